@@ -1,0 +1,64 @@
+// Who is asking: the access token is verified here, once, and the result travels to the
+// subgraphs as a signed viewer context (lib/auth/viewer-context.ts).
+import type { FastifyRequest } from 'fastify';
+import { GraphQLError } from 'graphql';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../lib/config.js';
+import { ErrorCode, httpStatusFor } from '../../lib/errors.js';
+import { revokedSessionKey, verifyAccessToken } from '../../lib/auth/tokens.js';
+import type { Viewer } from '../../lib/auth/viewer-context.js';
+
+export interface GatewayContext {
+  viewer: Viewer;
+}
+
+export class AuthError extends Error {}
+
+function httpError(
+  code: ErrorCode,
+  message: string,
+  extensions: Record<string, unknown> = {},
+): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { ...extensions, code, http: { status: httpStatusFor[code] } },
+  });
+}
+
+export const unauthenticatedHttp = (message: string): GraphQLError =>
+  httpError(ErrorCode.UNAUTHENTICATED, message);
+export const rateLimitedHttp = (retryAfterSeconds: number): GraphQLError =>
+  httpError(ErrorCode.RATE_LIMITED, `Too many requests; retry in ${retryAfterSeconds} s`, {
+    retryAfterSeconds,
+  });
+
+/**
+ * The viewer for a request. No Authorization header means anonymous; a header with a bad,
+ * expired or revoked token is an error (UNAUTHENTICATED) rather than silently anonymous,
+ * so clients know to refresh.
+ */
+export async function resolveViewer(
+  cfg: Config,
+  redis: Redis,
+  req: FastifyRequest,
+): Promise<Viewer> {
+  const base: Viewer = { userId: null, sessionId: null, ip: req.ip, requestId: req.id };
+  const header = req.headers.authorization;
+  if (!header) return base;
+  const m = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!m) throw unauthenticatedHttp('Authorization header must be "Bearer <accessToken>"');
+  const result = await verifyAccessToken(cfg, m[1]!);
+  if (!result.ok) {
+    throw unauthenticatedHttp(
+      result.reason === 'expired'
+        ? 'Access token expired; refresh the session'
+        : 'Invalid access token',
+    );
+  }
+  // A session ended by logOut or refresh-token reuse. If Redis is unreachable the token
+  // is honoured until it expires (ACCESS_TOKEN_TTL_SECONDS): availability over instant revocation.
+  const revoked = await redis
+    .exists(revokedSessionKey(cfg.REDIS_KEY_PREFIX, result.claims.sessionId))
+    .catch(() => 0);
+  if (revoked) throw unauthenticatedHttp('This session has ended; sign in again');
+  return { ...base, userId: result.claims.userId, sessionId: result.claims.sessionId };
+}

@@ -1,0 +1,167 @@
+// The public entry point: Apollo Gateway on Apollo Server 5 over a statically composed
+// supergraph (schema/supergraph.graphql), behind the shared Fastify shell.
+import { readFileSync } from 'node:fs';
+import { ApolloServer } from '@apollo/server';
+import {
+  ApolloServerPluginLandingPageLocalDefault,
+  ApolloServerPluginLandingPageProductionDefault,
+} from '@apollo/server/plugin/landingPage/default';
+import {
+  ApolloGateway,
+  RemoteGraphQLDataSource,
+  type GraphQLDataSourceProcessOptions,
+} from '@apollo/gateway';
+import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
+import cors from '@fastify/cors';
+import type { Config } from '../../lib/config.js';
+import { createPool } from '../../lib/db.js';
+import { maskError } from '../../lib/errors.js';
+import { natsProbe, postgresProbe, redisProbe } from '../../lib/health.js';
+import { createHttpServer } from '../../lib/http/server.js';
+import { createLogger } from '../../lib/logger.js';
+import { connectNats } from '../../lib/nats.js';
+import { createRedis } from '../../lib/redis.js';
+import { VIEWER_CONTEXT_HEADER, signViewerContext } from '../../lib/auth/viewer-context.js';
+import { rateLimitedHttp, resolveViewer, type GatewayContext } from './context.js';
+import { authRateLimitPlugin, createEdgeLimiters, queryLimits } from './limits.js';
+
+export interface GatewayOptions {
+  port?: number;
+  /** Subgraph name → URL, overriding the supergraph's (tests, docker compose). */
+  subgraphUrls?: Record<string, string>;
+}
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+function subgraphUrlOverrides(cfg: Config): Record<string, string> {
+  const fromEnv: Record<string, string | undefined> = {
+    user: cfg.SUBGRAPH_USER_URL,
+    post: cfg.SUBGRAPH_POST_URL,
+    graph: cfg.SUBGRAPH_GRAPH_URL,
+    feed: cfg.SUBGRAPH_FEED_URL,
+    search: cfg.SUBGRAPH_SEARCH_URL,
+  };
+  return Object.fromEntries(
+    Object.entries(fromEnv).filter((e): e is [string, string] => e[1] !== undefined),
+  );
+}
+
+export async function startGateway(
+  cfg: Config,
+  opts: GatewayOptions = {},
+): Promise<RunningGateway> {
+  // Apollo Gateway reports anonymous usage data unless this is set; off by default here.
+  if (cfg.APOLLO_TELEMETRY_DISABLED) process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
+
+  const logger = createLogger('gateway', cfg);
+  const redis = createRedis(cfg, 'mosaic-gateway', logger);
+  // The gateway owns no data; these exist so /ready reports the platform it depends on.
+  const pool = createPool({ ...cfg, DATABASE_POOL_SIZE: 1 });
+  const nc = await connectNats(cfg, 'mosaic-gateway', logger);
+  const limiters = createEdgeLimiters(cfg, redis);
+  const urls = { ...subgraphUrlOverrides(cfg), ...opts.subgraphUrls };
+
+  const gateway = new ApolloGateway({
+    supergraphSdl: readFileSync(cfg.SUPERGRAPH_PATH, 'utf8'),
+    logger,
+    buildService: ({ name, url }) =>
+      new RemoteGraphQLDataSource<GatewayContext>({
+        url: urls[name] ?? url,
+        // Node's own fetch (undici) is markedly faster than the default node-fetch.
+        fetcher: fetch as unknown as RemoteGraphQLDataSource['fetcher'],
+        willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
+          // Health checks and schema loading carry no viewer; client operations always do.
+          const viewer = (context as Partial<GatewayContext>).viewer;
+          if (!viewer) return;
+          request.http?.headers.set(
+            VIEWER_CONTEXT_HEADER,
+            signViewerContext(cfg.INTERNAL_SIGNING_SECRET, viewer),
+          );
+          request.http?.headers.set('x-request-id', viewer.requestId);
+        },
+      }),
+  });
+
+  const http = createHttpServer({
+    logger,
+    trustProxy: cfg.TRUST_PROXY,
+    probes: { postgres: postgresProbe(pool), redis: redisProbe(redis), nats: natsProbe(nc) },
+  });
+  await http.register(cors, {
+    origin: cfg.corsOrigins === '*' ? true : cfg.corsOrigins,
+    credentials: false,
+    exposedHeaders: ['x-request-id', 'retry-after'],
+    maxAge: 600,
+  });
+
+  // Every route but the probes spends from the per-IP budget.
+  http.addHook('onRequest', async (req, reply) => {
+    if (req.url === '/health' || req.url === '/ready' || req.method === 'OPTIONS') return;
+    const wait = await limiters.perIp.consume(req.ip);
+    if (wait === null) return;
+    return reply
+      .code(429)
+      .header('retry-after', String(wait))
+      .send({
+        errors: [
+          {
+            message: `Too many requests; retry in ${wait} s`,
+            extensions: { code: 'RATE_LIMITED', retryAfterSeconds: wait },
+          },
+        ],
+      });
+  });
+
+  const armor = queryLimits(cfg);
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: !cfg.isProduction,
+    includeStacktraceInErrorResponses: false,
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
+    validationRules: armor.validationRules,
+    plugins: [
+      ...(armor.plugins as never[]),
+      fastifyApolloDrainPlugin(http),
+      authRateLimitPlugin(limiters),
+      cfg.isProduction
+        ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
+        : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+    ],
+    formatError: (formatted, error) =>
+      maskError(formatted, error, (err) => logger.error({ err }, 'unexpected gateway error')),
+  });
+  await apollo.start();
+  await http.register(fastifyApollo(apollo), {
+    path: '/graphql',
+    context: async (req) => {
+      const viewer = await resolveViewer(cfg, redis, req);
+      if (viewer.userId) {
+        const wait = await limiters.perUser.consume(viewer.userId);
+        if (wait !== null) throw rateLimitedHttp(wait);
+      }
+      return { viewer };
+    },
+  });
+  http.get('/', async (_req, reply) => reply.redirect('/graphql'));
+
+  await http.listen({ port: opts.port ?? cfg.GATEWAY_PORT, host: cfg.HOST });
+  const address = http.server.address();
+  const port =
+    typeof address === 'object' && address ? address.port : (opts.port ?? cfg.GATEWAY_PORT);
+  logger.info({ port }, 'gateway listening');
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      await http.close(); // drains in-flight requests, stops Apollo
+      await nc.drain().catch(() => {});
+      redis.disconnect();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,121 @@
+// Typed configuration, read once from the environment and validated at startup.
+// Every service gets the same object; each reads only what it needs.
+import { z } from 'zod';
+
+const int = (def: number) => z.coerce.number().int().nonnegative().default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const url = (def: string) => z.string().url().default(def);
+const optionalUrl = z.string().url().optional();
+
+// Development-only secrets: refused when NODE_ENV=production (see parseConfig).
+const DEV_JWT_SECRET = 'mosaic-dev-jwt-secret-change-me-0123456789abcdef';
+const DEV_INTERNAL_SECRET = 'mosaic-dev-internal-secret-change-me-0123456789';
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().default('127.0.0.1'),
+
+  DATABASE_URL: url('postgresql://postgres@127.0.0.1:5432/mosaic'),
+  DATABASE_POOL_SIZE: int(10),
+  REDIS_URL: url('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z.string().default('mosaic:'),
+  NATS_URL: z.string().default('nats://127.0.0.1:4222'),
+  /** Prepended to every subject and stream name (tests isolate themselves with it). */
+  NATS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*$/)
+    .default(''),
+
+  JWT_SECRET: z.string().min(32).default(DEV_JWT_SECRET),
+  INTERNAL_SIGNING_SECRET: z.string().min(32).default(DEV_INTERNAL_SECRET),
+  ACCESS_TOKEN_TTL_SECONDS: int(900),
+  REFRESH_TOKEN_TTL_DAYS: int(30),
+  /** Argon2id cost (OWASP 2024: m=19 MiB, t=2, p=1). */
+  ARGON2_MEMORY_KIB: int(19456),
+  ARGON2_TIME_COST: int(2),
+
+  GATEWAY_PORT: int(4000),
+  USER_PORT: int(4001),
+  POST_PORT: int(4002),
+  GRAPH_PORT: int(4003),
+  FEED_PORT: int(4004),
+  SEARCH_PORT: int(4005),
+  /** Subgraph URLs override the ones composed into the supergraph (docker compose, tests). */
+  SUBGRAPH_USER_URL: optionalUrl,
+  SUBGRAPH_POST_URL: optionalUrl,
+  SUBGRAPH_GRAPH_URL: optionalUrl,
+  SUBGRAPH_FEED_URL: optionalUrl,
+  SUBGRAPH_SEARCH_URL: optionalUrl,
+  SUPERGRAPH_PATH: z.string().default('schema/supergraph.graphql'),
+
+  /** Comma-separated allowed origins; `*` allows any (the default outside production). */
+  CORS_ORIGINS: z.string().optional(),
+  /** Trust X-Forwarded-For from a load balancer in front of the gateway. */
+  TRUST_PROXY: bool(false),
+
+  RATE_LIMIT_IP_PER_MINUTE: int(1200),
+  RATE_LIMIT_USER_PER_MINUTE: int(600),
+  /** logIn / signUp / refreshSession attempts per IP per minute. */
+  RATE_LIMIT_AUTH_PER_MINUTE: int(20),
+  /** Failed logIns per account per 15 minutes before that account is locked for the window. */
+  RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: int(10),
+
+  MAX_QUERY_DEPTH: int(12),
+  MAX_QUERY_ALIASES: int(30),
+  MAX_QUERY_COST: int(5000),
+  MAX_QUERY_TOKENS: int(2000),
+
+  OUTBOX_POLL_MS: int(1000),
+  OUTBOX_BATCH_SIZE: int(200),
+  OUTBOX_RETENTION_DAYS: int(7),
+
+  APOLLO_TELEMETRY_DISABLED: bool(true),
+});
+
+export type Config = z.infer<typeof schema> & {
+  isProduction: boolean;
+  corsOrigins: string[] | '*';
+};
+
+export class ConfigError extends Error {}
+
+export function parseConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset" so that `FOO=` in a compose file falls back to the default.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  const isProduction = c.NODE_ENV === 'production';
+  if (
+    isProduction &&
+    (c.JWT_SECRET === DEV_JWT_SECRET || c.INTERNAL_SIGNING_SECRET === DEV_INTERNAL_SECRET)
+  ) {
+    throw new ConfigError(
+      'Invalid configuration:\n  JWT_SECRET and INTERNAL_SIGNING_SECRET must be set in production',
+    );
+  }
+  const origins = c.CORS_ORIGINS ?? (isProduction ? '' : '*');
+  const corsOrigins =
+    origins.trim() === '*'
+      ? ('*' as const)
+      : origins
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean);
+  return { ...c, isProduction, corsOrigins };
+}
+
+let cached: Config | undefined;
+/** The process-wide configuration, parsed on first use. */
+export function config(): Config {
+  cached ??= parseConfig();
+  return cached;
+}

@@ -1,0 +1,56 @@
+// PostgreSQL: one pg Pool per process, shared by Prisma (through @prisma/adapter-pg) and by
+// the raw-SQL kernels (outbox relay, migrations, health checks).
+import pg from 'pg';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from './generated/prisma/client.js';
+import type { Config } from './config.js';
+
+export { PrismaClient };
+export type { Prisma } from './generated/prisma/client.js';
+
+// bigint columns come back as JS strings by default; ids are decimal strings in GraphQL anyway.
+export function createPool(cfg: Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: cfg.DATABASE_URL,
+    max: cfg.DATABASE_POOL_SIZE,
+    connectionTimeoutMillis: 3000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its connection must not crash the process; the next query retries.
+  pool.on('error', () => {});
+  return pool;
+}
+
+export function createPrisma(pool: pg.Pool): PrismaClient {
+  return new PrismaClient({ adapter: new PrismaPg(pool) });
+}
+
+/** Database name and a URL to the maintenance database on the same server. */
+export function splitDatabaseUrl(databaseUrl: string): { database: string; adminUrl: string } {
+  const u = new URL(databaseUrl);
+  const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres';
+  u.pathname = '/postgres';
+  return { database, adminUrl: u.toString() };
+}
+
+/** Creates the database named in the URL when the server does not have it yet. */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const { database, adminUrl } = splitDatabaseUrl(databaseUrl);
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+      database,
+    ]);
+    if (!rowCount) {
+      await client
+        .query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`)
+        .catch((err: unknown) => {
+          // Another process created it between our check and our CREATE.
+          if ((err as { code?: string }).code !== '42P04') throw err;
+        });
+    }
+  } finally {
+    await client.end();
+  }
+}

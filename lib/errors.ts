@@ -1,0 +1,117 @@
+// The error codes promised to clients (api.graphql) and helpers to raise them. Anything
+// else that escapes a resolver is logged and reported as INTERNAL_SERVER_ERROR without
+// details (see maskError).
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+
+export const ErrorCode = {
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  RATE_LIMITED: 'RATE_LIMITED',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** HTTP status for REST routes and for GraphQL responses whose only error carries the code. */
+export const httpStatusFor: Record<ErrorCode, number> = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  BAD_USER_INPUT: 400,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  RATE_LIMITED: 429,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  SERVICE_UNAVAILABLE: 503,
+  INTERNAL_SERVER_ERROR: 500,
+};
+
+// Codes Apollo Server itself emits for malformed requests; passed through as they are.
+const APOLLO_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+
+export function appError(
+  code: ErrorCode,
+  message: string,
+  extensions: Record<string, unknown> = {},
+): GraphQLError {
+  return new GraphQLError(message, { extensions: { ...extensions, code } });
+}
+
+export const badInput = (message: string, field?: string): GraphQLError =>
+  appError(ErrorCode.BAD_USER_INPUT, message, field ? { field } : {});
+export const unauthenticated = (message = 'You must be signed in'): GraphQLError =>
+  appError(ErrorCode.UNAUTHENTICATED, message);
+export const forbidden = (message = 'Not allowed'): GraphQLError =>
+  appError(ErrorCode.FORBIDDEN, message);
+export const notFound = (message = 'Not found'): GraphQLError =>
+  appError(ErrorCode.NOT_FOUND, message);
+export const conflict = (message: string, field?: string): GraphQLError =>
+  appError(ErrorCode.CONFLICT, message, field ? { field } : {});
+export const rateLimited = (retryAfterSeconds: number): GraphQLError =>
+  appError(ErrorCode.RATE_LIMITED, `Too many requests; retry in ${retryAfterSeconds} s`, {
+    retryAfterSeconds,
+  });
+export const serviceUnavailable = (message = 'Service temporarily unavailable'): GraphQLError =>
+  appError(ErrorCode.SERVICE_UNAVAILABLE, message);
+
+const KNOWN = new Set<string>([...Object.values(ErrorCode), ...APOLLO_CODES]);
+
+/** Errors from a lost database/cache/broker connection: reported as SERVICE_UNAVAILABLE. */
+export function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: unknown; message?: unknown } | null;
+  if (!e) return false;
+  const code = typeof e.code === 'string' ? e.code : '';
+  const msg = typeof e.message === 'string' ? e.message : '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P03', '53300'].includes(
+      code,
+    ) ||
+    /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Can't reach database|Stream isn't writeable|Connection is closed/i.test(
+      msg,
+    ) ||
+    (e.name === 'DriverAdapterError' && /ECONNREFUSED|terminated|DatabaseNotReachable/i.test(msg))
+  );
+}
+
+/**
+ * formatError for every Apollo Server here: known codes pass with their message and
+ * extensions (minus any stack trace); anything else becomes a bare INTERNAL_SERVER_ERROR.
+ */
+export function maskError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  onUnexpected: (err: unknown) => void,
+): GraphQLFormattedError {
+  const code = formatted.extensions?.code;
+  const { stacktrace: _s, exception: _e, ...extensions } = formatted.extensions ?? {};
+  if (typeof code === 'string' && KNOWN.has(code) && code !== 'INTERNAL_SERVER_ERROR') {
+    return { ...formatted, extensions };
+  }
+  const original =
+    error instanceof GraphQLError && error.originalError ? error.originalError : error;
+  if (isUnavailable(original)) {
+    return {
+      message: 'Service temporarily unavailable',
+      ...(formatted.path ? { path: formatted.path } : {}),
+      extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
+    };
+  }
+  onUnexpected(error);
+  return {
+    message: 'Internal server error',
+    ...(formatted.path ? { path: formatted.path } : {}),
+    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+  };
+}

@@ -1,0 +1,93 @@
+// The HTTP shell every Mosaic service shares: Fastify with pino logs, request ids
+// (taken from x-request-id when a caller sent a sane one), /health and /ready, and a
+// graceful close that stops accepting, drains in-flight requests, then runs cleanups.
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '../logger.js';
+import { checkReady, type Probe } from '../health.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface ServiceHttpOptions {
+  logger: Logger;
+  probes: Record<string, Probe>;
+  trustProxy?: boolean;
+  bodyLimit?: number;
+}
+
+export function createHttpServer(opts: ServiceHttpOptions): FastifyInstance {
+  const app = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the cast keeps the instance's generic default.
+    loggerInstance: opts.logger as unknown as FastifyBaseLogger,
+    trustProxy: opts.trustProxy ?? false,
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    // One line per request from our onResponse hook instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.url === '/health' || req.url === '/ready') return;
+    req.log.info(
+      {
+        reqId: req.id,
+        method: req.method,
+        url: req.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
+  });
+
+  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/ready', async (_req, reply) => {
+    const report = await checkReady(opts.probes);
+    return reply.code(report.ready ? 200 : 503).send(report);
+  });
+
+  // Never leak internals: unexpected errors become a bare 500 with the request id.
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    const status =
+      err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) req.log.error({ err }, 'unhandled error');
+    return reply.code(status).send({
+      error: status === 500 ? 'Internal server error' : err.message,
+      code: status === 500 ? 'INTERNAL_SERVER_ERROR' : (err.code ?? 'BAD_REQUEST'),
+      requestId: req.id,
+    });
+  });
+  return app;
+}
+
+/** Closes the server on SIGTERM/SIGINT, then runs the cleanups in order, then exits. */
+export function closeOnSignals(logger: Logger, close: () => Promise<void>): void {
+  let closing = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, 15_000);
+    force.unref();
+    close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}

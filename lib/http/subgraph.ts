@@ -1,0 +1,70 @@
+// Serves one federated subgraph: its SDL file plus resolvers, on the shared HTTP shell.
+// Every request must carry the gateway's signed viewer context (lib/auth/viewer-context.ts).
+import { readFileSync } from 'node:fs';
+import { ApolloServer, type BaseContext } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import { parse } from 'graphql';
+import type { FastifyInstance } from 'fastify';
+import { GraphQLError } from 'graphql';
+import { VIEWER_CONTEXT_HEADER, verifyViewerContext, type Viewer } from '../auth/viewer-context.js';
+import { ErrorCode, maskError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+export type Resolvers<TContext> = GraphQLResolverMap<TContext>;
+
+export function loadTypeDefs(schemaFile: URL): ReturnType<typeof parse> {
+  return parse(readFileSync(schemaFile, 'utf8'));
+}
+
+export interface SubgraphOptions<TContext extends BaseContext> {
+  app: FastifyInstance;
+  logger: Logger;
+  schemaFile: URL;
+  resolvers: Resolvers<TContext>;
+  signingSecret: string;
+  /** Builds the per-request context (loaders etc.) once the viewer is known. */
+  context: (viewer: Viewer) => TContext | Promise<TContext>;
+}
+
+export async function mountSubgraph<TContext extends BaseContext>(
+  opts: SubgraphOptions<TContext>,
+): Promise<ApolloServer<TContext>> {
+  const schema = buildSubgraphSchema({
+    typeDefs: loadTypeDefs(opts.schemaFile),
+    resolvers: opts.resolvers as GraphQLResolverMap<unknown>,
+  });
+  const server = new ApolloServer<TContext>({
+    schema,
+    includeStacktraceInErrorResponses: false,
+    introspection: true,
+    plugins: [
+      fastifyApolloDrainPlugin(opts.app),
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+    ],
+    formatError: (formatted, error) =>
+      maskError(formatted, error, (err) => opts.logger.error({ err }, 'unexpected resolver error')),
+  });
+  await server.start();
+  await opts.app.register(fastifyApollo(server), {
+    path: '/graphql',
+    context: async (req) => {
+      const header = req.headers[VIEWER_CONTEXT_HEADER];
+      const viewer = verifyViewerContext(
+        opts.signingSecret,
+        typeof header === 'string' ? header : undefined,
+      );
+      if (!viewer) {
+        throw new GraphQLError('Requests must come through the gateway', {
+          extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
+        });
+      }
+      return opts.context(viewer);
+    },
+  });
+  return server;
+}

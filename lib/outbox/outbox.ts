@@ -1,0 +1,44 @@
+// Transactional outbox: the event row is written in the same transaction as the change it
+// describes, so an event exists exactly when its change committed. The relay publishes it.
+import type { EventPayload, EventSubject } from '../events.js';
+
+/** A pg `Client`/`PoolClient` inside BEGIN ... COMMIT. */
+export interface SqlTx {
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/** A Prisma interactive-transaction client (`prisma.$transaction(async (tx) => ...)`). */
+export interface PrismaTx {
+  $queryRawUnsafe(query: string, ...values: unknown[]): Promise<unknown>;
+}
+
+export type OutboxTx = SqlTx | PrismaTx;
+
+// The schema name is interpolated into SQL, so only plain identifiers get through.
+const SCHEMA_NAME = /^[a-z_]+$/;
+
+export function assertSchemaName(schema: string): string {
+  if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid outbox schema name: ${schema}`);
+  return schema;
+}
+
+/**
+ * Inserts an outbox row in the caller's transaction and returns its id (also the
+ * Nats-Msg-Id it will be published with). `subject` is unprefixed; the relay adds the
+ * deployment's NATS prefix when publishing.
+ */
+export async function enqueue<S extends EventSubject>(
+  tx: OutboxTx,
+  schema: string,
+  subject: S,
+  payload: EventPayload<S>,
+): Promise<string> {
+  const sql = `INSERT INTO ${assertSchemaName(schema)}.outbox (subject, payload)
+    VALUES ($1, $2::jsonb) RETURNING id::text AS id`;
+  const json = JSON.stringify(payload);
+  const rows =
+    '$queryRawUnsafe' in tx
+      ? await tx.$queryRawUnsafe(sql, subject, json)
+      : (await tx.query(sql, [subject, json])).rows;
+  return (rows as { id: string }[])[0]!.id;
+}

@@ -1,0 +1,23 @@
+// npm run db:migrate — applies prisma/migrations to DATABASE_URL (see lib/migrate.ts).
+import { ConfigError, parseConfig } from '../lib/config.js';
+import { MigrationError, migrate } from '../lib/migrate.js';
+import { preflight } from '../lib/preflight.js';
+
+try {
+  const cfg = parseConfig();
+  const missing = (await preflight(cfg)).filter((l) => l.startsWith('PostgreSQL'));
+  if (missing.length) {
+    console.error(missing.join('\n'));
+    process.exit(1);
+  }
+  const result = await migrate(cfg.DATABASE_URL, 'prisma/migrations', (line) => console.log(line));
+  console.log(
+    `migrations: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied`,
+  );
+} catch (err) {
+  if (err instanceof ConfigError || err instanceof MigrationError) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  throw err;
+}

@@ -1,0 +1,83 @@
+// npm start — applies migrations, then runs the gateway and every subgraph, each in its
+// own child process (one crash does not take the others down; a crashed one restarts).
+//   node dist/scripts/start.js                  everything
+//   node dist/scripts/start.js user gateway     only these (docker compose runs one each)
+//   --no-migrate                                skip migrations (compose has a migrate job)
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, parseConfig } from '../lib/config.js';
+import { createLogger } from '../lib/logger.js';
+import { closeOnSignals } from '../lib/http/server.js';
+import { migrate } from '../lib/migrate.js';
+import { preflight } from '../lib/preflight.js';
+import { SERVICES } from './services.js';
+
+const args = process.argv.slice(2);
+const names = args.filter((a) => !a.startsWith('--'));
+const unknown = names.filter((n) => !(n in SERVICES));
+
+let cfg;
+try {
+  cfg = parseConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  throw err;
+}
+if (unknown.length) {
+  console.error(
+    `unknown service(s): ${unknown.join(', ')}; known: ${Object.keys(SERVICES).join(', ')}`,
+  );
+  process.exit(1);
+}
+const logger = createLogger(process.env.MOSAIC_CHILD ? `start:${names[0]}` : 'start', cfg);
+
+const problems = await preflight(cfg);
+if (problems.length) {
+  for (const line of problems) console.error(line);
+  process.exit(1);
+}
+
+if (process.env.MOSAIC_CHILD || names.length === 1) {
+  // Run one service in this process.
+  const name = names[0] ?? 'gateway';
+  const running = await SERVICES[name]!(cfg);
+  closeOnSignals(logger, () => running.close());
+} else {
+  if (!args.includes('--no-migrate')) {
+    const result = await migrate(cfg.DATABASE_URL, 'prisma/migrations', (line) =>
+      logger.info(line),
+    );
+    logger.info({ applied: result.applied.length }, 'migrations up to date');
+  }
+  const wanted = names.length ? names : Object.keys(SERVICES);
+  const children = new Map<string, ChildProcess>();
+  let stopping = false;
+  const spawn = (name: string) => {
+    const child = fork(fileURLToPath(import.meta.url), [name], {
+      env: { ...process.env, MOSAIC_CHILD: '1' },
+    });
+    children.set(name, child);
+    child.on('exit', (code, signal) => {
+      children.delete(name);
+      if (stopping) return;
+      logger.error({ service: name, code, signal }, 'service exited; restarting in 1 s');
+      setTimeout(() => spawn(name), 1000).unref();
+    });
+  };
+  for (const name of wanted) spawn(name);
+  closeOnSignals(logger, async () => {
+    stopping = true;
+    await Promise.all(
+      [...children.values()].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            child.once('exit', () => resolve());
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+  });
+}

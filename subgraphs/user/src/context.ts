@@ -1,0 +1,32 @@
+// The user subgraph's hand-wired context: long-lived clients (AppContext) plus what each
+// request adds (RequestContext).
+import type pg from 'pg';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../../lib/config.js';
+import type { PrismaClient } from '../../../lib/db.js';
+import type { Logger } from '../../../lib/logger.js';
+import type { Limiter } from '../../../lib/rate-limit.js';
+import type { Viewer } from '../../../lib/auth/viewer-context.js';
+import type { UserLoaders } from './loaders.js';
+
+export interface AppContext {
+  cfg: Config;
+  logger: Logger;
+  pool: pg.Pool;
+  prisma: PrismaClient;
+  redis: Redis;
+  limits: {
+    /** Failed logIns per account (normalized login), per 15 minutes. */
+    loginFailuresPerAccount: Limiter;
+    /** Failed logIns per client IP, per 15 minutes. */
+    loginFailuresPerIp: Limiter;
+  };
+}
+
+export interface RequestContext {
+  app: AppContext;
+  viewer: Viewer;
+  loaders: UserLoaders;
+  /** Set by signUp/logIn/refreshSession: the user the returned session belongs to. */
+  signedInUserId?: string;
+}

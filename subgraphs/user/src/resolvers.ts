@@ -1,0 +1,92 @@
+// The user subgraph's operations. Beside each: who may call it, its limits and the
+// error codes it answers with (the gateway adds per-IP limits on the auth mutations).
+import { DateTimeScalar } from '../../../lib/scalars.js';
+import { unauthenticated } from '../../../lib/errors.js';
+import { parseId, tryParseId } from '../../../lib/ids.js';
+import type { Resolvers } from '../../../lib/http/subgraph.js';
+import type { RequestContext } from './context.js';
+import { endSession, refreshSession, startSession, type Session } from './sessions.js';
+import { checkCredentials, signUp, updateProfile, type UserRow } from './users.js';
+import { USERNAME, parseLogin, parseSignUp, parseUpdateProfile } from './validation.js';
+
+function requireViewer(ctx: RequestContext): bigint {
+  if (!ctx.viewer.userId) throw unauthenticated();
+  return parseId(ctx.viewer.userId, 'viewer');
+}
+
+async function authPayload(ctx: RequestContext, session: Session, user?: UserRow) {
+  ctx.signedInUserId = session.userId.toString();
+  return {
+    accessToken: session.accessToken,
+    refreshToken: session.refreshToken,
+    accessTokenExpiresAt: session.accessTokenExpiresAt,
+    user: user ?? (await ctx.loaders.userById.load(session.userId.toString())),
+  };
+}
+
+export const resolvers: Resolvers<RequestContext> = {
+  DateTime: DateTimeScalar,
+
+  Query: {
+    // anyone; null when signed out
+    me: (_p, _a, ctx: RequestContext) =>
+      ctx.viewer.userId ? ctx.loaders.userById.load(ctx.viewer.userId) : null,
+
+    // anyone; null for unknown or malformed usernames
+    user: async (_p, args: { username: string }, ctx: RequestContext) => {
+      if (!USERNAME.test(args.username)) return null;
+      return ctx.app.prisma.user.findUnique({
+        where: { usernameLower: args.username.toLowerCase() },
+      });
+    },
+  },
+
+  Mutation: {
+    // anyone | BAD_USER_INPUT, CONFLICT (username or email taken)
+    signUp: async (_p, args: { input: unknown }, ctx: RequestContext) => {
+      const user = await signUp(ctx.app, parseSignUp(args.input));
+      return authPayload(ctx, await startSession(ctx.app, user), user);
+    },
+
+    // anyone | BAD_USER_INPUT, UNAUTHENTICATED (same message whether or not the account
+    // exists), RATE_LIMITED (RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT failures per account
+    // per 15 min; 5x that per IP)
+    logIn: async (
+      _p,
+      args: { input: { login: unknown; password: unknown } },
+      ctx: RequestContext,
+    ) => {
+      const login = parseLogin(args.input.login, args.input.password);
+      const user = await checkCredentials(ctx.app, login, ctx.viewer.ip);
+      return authPayload(ctx, await startSession(ctx.app, user), user);
+    },
+
+    // holder of the refresh token | BAD_USER_INPUT (malformed), UNAUTHENTICATED
+    refreshSession: async (_p, args: { refreshToken: string }, ctx: RequestContext) =>
+      authPayload(ctx, await refreshSession(ctx.app, args.refreshToken)),
+
+    // holder of the refresh token | BAD_USER_INPUT (malformed)
+    logOut: async (_p, args: { refreshToken: string }, ctx: RequestContext) => {
+      await endSession(ctx.app, args.refreshToken);
+      return true;
+    },
+
+    // signed-in user, for themselves | UNAUTHENTICATED, BAD_USER_INPUT
+    updateProfile: async (_p, args: { input: unknown }, ctx: RequestContext) => {
+      const userId = requireViewer(ctx);
+      const user = await updateProfile(ctx.app, userId, parseUpdateProfile(args.input));
+      ctx.loaders.userById.clear(user.id.toString()).prime(user.id.toString(), user);
+      return user;
+    },
+  },
+
+  User: {
+    __resolveReference: (ref: { id: string }, ctx: RequestContext) =>
+      tryParseId(ref.id) === null ? null : ctx.loaders.userById.load(ref.id),
+    id: (u: UserRow) => u.id.toString(),
+    isViewer: (u: UserRow, _a, ctx: RequestContext) => {
+      const id = u.id.toString();
+      return ctx.viewer.userId === id || ctx.signedInUserId === id;
+    },
+  },
+};

@@ -1,0 +1,91 @@
+// Wires the user subgraph: clients, limiters, the GraphQL route, the outbox relay.
+import type { Config } from '../../../lib/config.js';
+import { createPool, createPrisma } from '../../../lib/db.js';
+import { createLogger } from '../../../lib/logger.js';
+import { createRedis } from '../../../lib/redis.js';
+import { createLimiter } from '../../../lib/rate-limit.js';
+import { postgresProbe, redisProbe, natsProbe } from '../../../lib/health.js';
+import { createHttpServer } from '../../../lib/http/server.js';
+import { mountSubgraph } from '../../../lib/http/subgraph.js';
+import { connectNats, ensureStreams } from '../../../lib/nats.js';
+import { startOutboxRelay } from '../../../lib/outbox/relay.js';
+import type { AppContext, RequestContext } from './context.js';
+import { createLoaders } from './loaders.js';
+import { resolvers } from './resolvers.js';
+
+export interface RunningService {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startUserService(cfg: Config, port = cfg.USER_PORT): Promise<RunningService> {
+  const logger = createLogger('user', cfg);
+  const pool = createPool(cfg);
+  const prisma = createPrisma(pool);
+  const redis = createRedis(cfg, 'mosaic-user', logger);
+  const nc = await connectNats(cfg, 'mosaic-user', logger);
+  await ensureStreams(nc, cfg.NATS_PREFIX);
+
+  const window = 15 * 60;
+  const perAccount = cfg.RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT;
+  const app: AppContext = {
+    cfg,
+    logger,
+    pool,
+    prisma,
+    redis,
+    limits: {
+      loginFailuresPerAccount: createLimiter(redis, {
+        keyPrefix: `${cfg.REDIS_KEY_PREFIX}rl:login-account`,
+        points: perAccount,
+        durationSeconds: window,
+      }),
+      loginFailuresPerIp: createLimiter(redis, {
+        keyPrefix: `${cfg.REDIS_KEY_PREFIX}rl:login-ip`,
+        points: perAccount * 5,
+        durationSeconds: window,
+      }),
+    },
+  };
+
+  const http = createHttpServer({
+    logger,
+    probes: { postgres: postgresProbe(pool), redis: redisProbe(redis), nats: natsProbe(nc) },
+  });
+  await mountSubgraph<RequestContext>({
+    app: http,
+    logger,
+    schemaFile: new URL('../schema.graphql', import.meta.url),
+    resolvers,
+    signingSecret: cfg.INTERNAL_SIGNING_SECRET,
+    context: (viewer) => ({ app, viewer, loaders: createLoaders(prisma) }),
+  });
+  const relay = startOutboxRelay({
+    pool,
+    nc,
+    schema: 'users',
+    prefix: cfg.NATS_PREFIX,
+    logger,
+    pollMs: cfg.OUTBOX_POLL_MS,
+    batchSize: cfg.OUTBOX_BATCH_SIZE,
+    retentionDays: cfg.OUTBOX_RETENTION_DAYS,
+  });
+
+  await http.listen({ port, host: cfg.HOST });
+  const address = http.server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  logger.info({ port: actualPort }, 'user subgraph listening');
+  return {
+    port: actualPort,
+    url: `http://127.0.0.1:${actualPort}/graphql`,
+    async close() {
+      await http.close();
+      await relay.stop();
+      await nc.drain().catch(() => {});
+      redis.disconnect();
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,119 @@
+// Accounts: sign-up, credential checks and profile updates.
+import { hash, verify } from '@node-rs/argon2';
+import type { User } from '../../../lib/generated/prisma/client.js';
+import { conflict, notFound, rateLimited, unauthenticated } from '../../../lib/errors.js';
+import { enqueue } from '../../../lib/outbox/outbox.js';
+import type { AppContext } from './context.js';
+import type { SignUpInput, UpdateProfileInput } from './validation.js';
+
+export type UserRow = User;
+
+const ARGON2ID = 2; // Algorithm.Argon2id (a const enum, which isolated modules cannot import)
+
+export async function hashPassword(app: AppContext, password: string): Promise<string> {
+  return hash(password, {
+    algorithm: ARGON2ID,
+    memoryCost: app.cfg.ARGON2_MEMORY_KIB,
+    timeCost: app.cfg.ARGON2_TIME_COST,
+    parallelism: 1,
+  });
+}
+
+// Verifying against this when the account does not exist keeps the response time the
+// same, so timing does not reveal which logins exist.
+let dummyHash: Promise<string> | undefined;
+
+function isUniqueViolation(err: unknown): err is { code: string; meta?: unknown; message: string } {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2002';
+}
+
+/** Which unique key a P2002 hit: the driver adapter reports it in different places. */
+function violatedField(err: { meta?: unknown; message: string }): 'username' | 'email' {
+  const text = JSON.stringify(err.meta ?? {}) + err.message;
+  return /email/i.test(text) ? 'email' : 'username';
+}
+
+const takenMessage = {
+  username: 'That username is taken',
+  email: 'That email is already registered',
+};
+
+export async function signUp(app: AppContext, input: SignUpInput): Promise<UserRow> {
+  const usernameLower = input.username.toLowerCase();
+  // A friendly early answer for the common case; the unique indexes decide under races.
+  const existing = await app.prisma.user.findFirst({
+    where: { OR: [{ usernameLower }, { email: input.email }] },
+    select: { usernameLower: true },
+  });
+  if (existing) {
+    const field = existing.usernameLower === usernameLower ? 'username' : 'email';
+    throw conflict(takenMessage[field], field);
+  }
+  const passwordHash = await hashPassword(app, input.password);
+  try {
+    return await app.prisma.$transaction(async (tx) => {
+      const user = await tx.user.create({
+        data: {
+          username: input.username,
+          usernameLower,
+          email: input.email,
+          passwordHash,
+          displayName: input.displayName ?? null,
+        },
+      });
+      await enqueue(tx, 'users', 'user.created', {
+        v: 1,
+        userId: user.id.toString(),
+        username: user.username,
+        createdAt: user.createdAt.toISOString(),
+      });
+      return user;
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) {
+      const field = violatedField(err);
+      throw conflict(takenMessage[field], field);
+    }
+    throw err;
+  }
+}
+
+export async function checkCredentials(
+  app: AppContext,
+  login: { key: string; byEmail: boolean; password: string },
+  ip: string,
+): Promise<UserRow> {
+  const { loginFailuresPerAccount: perAccount, loginFailuresPerIp: perIp } = app.limits;
+  const [accountWait, ipWait] = await Promise.all([
+    perAccount.blocked(login.key),
+    perIp.blocked(ip),
+  ]);
+  const wait = accountWait ?? ipWait;
+  if (wait !== null) throw rateLimited(wait);
+
+  const user = await app.prisma.user.findUnique({
+    where: login.byEmail ? { email: login.key } : { usernameLower: login.key },
+  });
+  dummyHash ??= hashPassword(app, 'not-a-real-password');
+  const ok = await verify(user?.passwordHash ?? (await dummyHash), login.password);
+  if (user && ok) {
+    await perAccount.reset(login.key);
+    return user;
+  }
+  await Promise.all([perAccount.consume(login.key), perIp.consume(ip)]);
+  throw unauthenticated('Invalid login or password');
+}
+
+export async function updateProfile(
+  app: AppContext,
+  userId: bigint,
+  input: UpdateProfileInput,
+): Promise<UserRow> {
+  const data: { displayName?: string | null; bio?: string | null } = {};
+  if (input.displayName !== undefined) data.displayName = input.displayName;
+  if (input.bio !== undefined) data.bio = input.bio;
+  const updated = await app.prisma.user.updateManyAndReturn({ where: { id: userId }, data });
+  const user = updated[0];
+  if (!user) throw notFound('Account not found');
+  return user;
+}

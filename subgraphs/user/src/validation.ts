@@ -1,0 +1,75 @@
+// Input rules from api.graphql, one place. Each failure names the field.
+import { z } from 'zod';
+import { badInput } from '../../../lib/errors.js';
+
+export const USERNAME = /^[A-Za-z0-9_.]{3,30}$/;
+export const LIMITS = {
+  passwordMin: 8,
+  // Argon2 hashes whatever it is given; a cap keeps a huge password from being a DoS.
+  passwordMax: 256,
+  emailMax: 254,
+  displayNameMax: 64,
+  bioMax: 150,
+  loginMax: 254,
+} as const;
+
+// Trims, and turns "" into null so that clearing a field is easy for clients.
+const optionalText = (max: number, field: string) =>
+  z
+    .string()
+    .transform((s) => s.trim())
+    .refine((s) => [...s].length <= max, `${field} must be at most ${max} characters`)
+    .transform((s) => (s === '' ? null : s))
+    .nullish();
+
+const signUpSchema = z.object({
+  username: z
+    .string()
+    .trim()
+    .regex(USERNAME, 'username must be 3-30 characters: letters, digits, underscore or dot'),
+  email: z
+    .string()
+    .trim()
+    .max(LIMITS.emailMax, `email must be at most ${LIMITS.emailMax} characters`)
+    .pipe(z.email('email is not a valid address'))
+    .transform((e) => e.toLowerCase()),
+  password: z
+    .string()
+    .min(LIMITS.passwordMin, `password must be at least ${LIMITS.passwordMin} characters`)
+    .max(LIMITS.passwordMax, `password must be at most ${LIMITS.passwordMax} characters`),
+  displayName: optionalText(LIMITS.displayNameMax, 'displayName'),
+});
+
+const updateProfileSchema = z.object({
+  displayName: optionalText(LIMITS.displayNameMax, 'displayName'),
+  bio: optionalText(LIMITS.bioMax, 'bio'),
+});
+
+function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  throw badInput(issue.message, issue.path.join('.') || undefined);
+}
+
+export type SignUpInput = z.infer<typeof signUpSchema>;
+export type UpdateProfileInput = z.infer<typeof updateProfileSchema>;
+
+export const parseSignUp = (input: unknown): SignUpInput => parse(signUpSchema, input);
+export const parseUpdateProfile = (input: unknown): UpdateProfileInput =>
+  parse(updateProfileSchema, input);
+
+/** A login is a username or an email; returns the normalized lookup key. */
+export function parseLogin(
+  login: unknown,
+  password: unknown,
+): { key: string; byEmail: boolean; password: string } {
+  if (typeof login !== 'string' || login.trim() === '')
+    throw badInput('login is required', 'login');
+  if (typeof password !== 'string' || password === '')
+    throw badInput('password is required', 'password');
+  const key = login.trim().toLowerCase();
+  if (key.length > LIMITS.loginMax) throw badInput('login is too long', 'login');
+  if (password.length > LIMITS.passwordMax) throw badInput('password is too long', 'password');
+  return { key, byEmail: key.includes('@'), password };
+}

@@ -1,0 +1,315 @@
+// Accounts and sessions through the gateway, against real Postgres, Redis and NATS.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connectNats } from '../../../lib/nats.js';
+import { streamNames, subjectFor } from '../../../lib/events.js';
+import { startStack, type Stack } from '../../../test/support/stack.js';
+
+const SIGN_UP = `mutation($input: SignUpInput!) {
+  signUp(input: $input) { accessToken refreshToken accessTokenExpiresAt user { id username displayName isViewer } }
+}`;
+const LOG_IN = `mutation($input: LogInInput!) {
+  logIn(input: $input) { accessToken refreshToken user { id username } }
+}`;
+const REFRESH = `mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken refreshToken user { id } } }`;
+const ME = `{ me { id username displayName bio isViewer createdAt } }`;
+
+interface AuthPayload {
+  accessToken: string;
+  refreshToken: string;
+  accessTokenExpiresAt: string;
+  user: { id: string; username: string; displayName: string | null; isViewer: boolean };
+}
+
+let stack: Stack;
+let n = 0;
+const fresh = (prefix = 'user') => `${prefix}_${Date.now().toString(36)}_${n++}`;
+
+async function signUp(username = fresh(), password = 'correct horse battery') {
+  const r = await stack.gql<{ signUp: AuthPayload }>(SIGN_UP, {
+    input: {
+      username,
+      email: `${username.toLowerCase()}@example.com`,
+      password,
+      displayName: 'Test Person',
+    },
+  });
+  expect(r.errors).toBeUndefined();
+  return { username, password, auth: r.data!.signUp };
+}
+
+beforeAll(async () => {
+  // A small per-account failure budget so the lockout test is quick.
+  stack = await startStack({
+    RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: '3',
+    RATE_LIMIT_AUTH_PER_MINUTE: '1000',
+  });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('signUp', () => {
+  it('creates an account and returns a working session', async () => {
+    const { username, auth } = await signUp();
+    expect(auth.user).toMatchObject({ username, displayName: 'Test Person', isViewer: true });
+    expect(auth.user.id).toMatch(/^[1-9][0-9]+$/);
+    expect(new Date(auth.accessTokenExpiresAt).getTime()).toBeGreaterThan(Date.now());
+
+    const me = await stack.gql<{ me: { id: string; username: string; isViewer: boolean } }>(
+      ME,
+      {},
+      { token: auth.accessToken },
+    );
+    expect(me.errors).toBeUndefined();
+    expect(me.data!.me).toMatchObject({ id: auth.user.id, username, isViewer: true });
+  });
+
+  it('publishes user.created through the outbox with Nats-Msg-Id = outbox row id', async () => {
+    const { username, auth } = await signUp();
+    const nc = await connectNats(stack.cfg, 'test');
+    try {
+      const jsm = await jetstreamManager(nc);
+      const subject = subjectFor(stack.cfg.NATS_PREFIX, 'user.created');
+      let found: { userId: string; username: string; v: number } | undefined;
+      let msgId: string | undefined;
+      for (let i = 0; i < 50 && !found; i++) {
+        const msg = await jsm.streams
+          .getMessage(streamNames(stack.cfg.NATS_PREFIX).USERS, { last_by_subj: subject })
+          .catch(() => null);
+        const body = msg?.json<{ userId: string; username: string; v: number }>();
+        if (body?.userId === auth.user.id) {
+          found = body;
+          msgId = msg?.header?.get('Nats-Msg-Id');
+        } else await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(found).toMatchObject({ v: 1, userId: auth.user.id, username });
+      const rows = await stack.iso.query<{ id: string }>(
+        `SELECT id::text FROM users.outbox WHERE subject = 'user.created' AND payload->>'userId' = $1 AND published_at IS NOT NULL`,
+        [auth.user.id],
+      );
+      expect(rows.map((r) => r.id)).toEqual([msgId]);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('rejects a taken username case-insensitively with CONFLICT', async () => {
+    const { username } = await signUp(fresh('Case'));
+    const r = await stack.gql(SIGN_UP, {
+      input: {
+        username: username.toUpperCase(),
+        email: `${fresh()}@example.com`,
+        password: 'long enough pw',
+      },
+    });
+    expect(r.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    expect(r.errors?.[0]?.message).toMatch(/username/i);
+  });
+
+  it('rejects a taken email (any case) with CONFLICT', async () => {
+    const { username } = await signUp();
+    const r = await stack.gql(SIGN_UP, {
+      input: {
+        username: fresh(),
+        email: `${username.toUpperCase()}@EXAMPLE.com`,
+        password: 'long enough pw',
+      },
+    });
+    expect(r.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    expect(r.errors?.[0]?.message).toMatch(/email/i);
+  });
+
+  it.each([
+    ['a short password', { password: 'short' }, 'password'],
+    ['a too-short username', { username: 'ab' }, 'username'],
+    ['a username with spaces', { username: 'has space' }, 'username'],
+    ['a username with a hyphen', { username: 'has-hyphen' }, 'username'],
+    ['a 31-character username', { username: 'a'.repeat(31) }, 'username'],
+    ['a malformed email', { email: 'not-an-email' }, 'email'],
+    ['a too-long displayName', { displayName: 'x'.repeat(65) }, 'displayName'],
+  ])('rejects %s with BAD_USER_INPUT and writes nothing', async (_label, override, field) => {
+    const username = fresh();
+    const input = {
+      username,
+      email: `${username}@example.com`,
+      password: 'long enough pw',
+      ...override,
+    };
+    const r = await stack.gql(SIGN_UP, { input });
+    expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(r.errors?.[0]?.extensions?.field).toBe(field);
+    const lookup = await stack.gql<{ user: unknown }>(
+      `query($u: String!) { user(username: $u) { id } }`,
+      {
+        u: input.username,
+      },
+    );
+    expect(lookup.data?.user ?? null).toBeNull();
+  });
+});
+
+describe('logIn', () => {
+  it('accepts the username (any case) or the email', async () => {
+    const { username, password, auth } = await signUp(fresh('Mixed'));
+    for (const login of [
+      username,
+      username.toLowerCase(),
+      `${username.toLowerCase()}@example.com`,
+    ]) {
+      const r = await stack.gql<{ logIn: AuthPayload }>(LOG_IN, { input: { login, password } });
+      expect(r.errors).toBeUndefined();
+      expect(r.data!.logIn.user.id).toBe(auth.user.id);
+    }
+  });
+
+  it('answers a wrong password and an unknown account alike: UNAUTHENTICATED', async () => {
+    const { username } = await signUp();
+    const wrong = await stack.gql(LOG_IN, {
+      input: { login: username, password: 'wrong password!' },
+    });
+    const unknown = await stack.gql(LOG_IN, {
+      input: { login: fresh('ghost'), password: 'wrong password!' },
+    });
+    expect(wrong.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(unknown.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(wrong.errors?.[0]?.message).toBe(unknown.errors?.[0]?.message);
+  });
+
+  it('locks an account after repeated failures with RATE_LIMITED, even for the right password', async () => {
+    const { username, password } = await signUp();
+    const codes: (string | undefined)[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await stack.gql(LOG_IN, {
+        input: { login: username, password: `wrong-${i}-password` },
+      });
+      codes.push(r.errors?.[0]?.extensions?.code);
+    }
+    expect(codes).toEqual([
+      'UNAUTHENTICATED',
+      'UNAUTHENTICATED',
+      'UNAUTHENTICATED',
+      'RATE_LIMITED',
+    ]);
+    const right = await stack.gql(LOG_IN, { input: { login: username, password } });
+    expect(right.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    expect(right.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(0);
+  });
+});
+
+describe('sessions', () => {
+  it('rotates refresh tokens and revokes the family when a rotated token is reused', async () => {
+    const { auth } = await signUp();
+    const first = await stack.gql<{ refreshSession: AuthPayload }>(REFRESH, {
+      t: auth.refreshToken,
+    });
+    expect(first.errors).toBeUndefined();
+    const second = first.data!.refreshSession;
+    expect(second.refreshToken).not.toBe(auth.refreshToken);
+    expect(second.user.id).toBe(auth.user.id);
+
+    // The newest token works once...
+    const third = await stack.gql<{ refreshSession: AuthPayload }>(REFRESH, {
+      t: second.refreshToken,
+    });
+    expect(third.errors).toBeUndefined();
+    const latest = third.data!.refreshSession;
+
+    // ...and replaying an old one (a stolen copy) ends the whole session.
+    const replay = await stack.gql(REFRESH, { t: auth.refreshToken });
+    expect(replay.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const afterReplay = await stack.gql(REFRESH, { t: latest.refreshToken });
+    expect(afterReplay.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const me = await stack.gql(ME, {}, { token: latest.accessToken });
+    expect(me.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(me.status).toBe(401);
+  });
+
+  it('logOut ends the session: its refresh and access tokens stop working', async () => {
+    const { auth } = await signUp();
+    const out = await stack.gql<{ logOut: boolean }>(
+      `mutation($t: String!) { logOut(refreshToken: $t) }`,
+      {
+        t: auth.refreshToken,
+      },
+    );
+    expect(out.data?.logOut).toBe(true);
+    const refresh = await stack.gql(REFRESH, { t: auth.refreshToken });
+    expect(refresh.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const me = await stack.gql(ME, {}, { token: auth.accessToken });
+    expect(me.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('rejects malformed refresh tokens with BAD_USER_INPUT and unknown ones with UNAUTHENTICATED', async () => {
+    const bad = await stack.gql(REFRESH, { t: 'nonsense' });
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const unknown = await stack.gql(REFRESH, { t: `12345.${'A'.repeat(43)}` });
+    expect(unknown.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('rejects forged and malformed access tokens with 401 UNAUTHENTICATED', async () => {
+    const { auth } = await signUp();
+    const [h, p] = auth.accessToken.split('.');
+    for (const token of [`${h}.${p}.forgedsignature`, 'not-a-jwt']) {
+      const r = await stack.gql(ME, {}, { token });
+      expect(r.status).toBe(401);
+      expect(r.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    }
+  });
+
+  it('me is null when signed out', async () => {
+    const r = await stack.gql<{ me: unknown }>(ME);
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.me).toBeNull();
+  });
+});
+
+describe('profiles', () => {
+  it('updateProfile changes only the given fields; null or "" clears', async () => {
+    const { username, auth } = await signUp();
+    const UPDATE = `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { displayName bio } }`;
+    const a = await stack.gql<{ updateProfile: { displayName: string; bio: string } }>(
+      UPDATE,
+      { input: { bio: '  Photos of cafés ☕  ' } },
+      { token: auth.accessToken },
+    );
+    expect(a.errors).toBeUndefined();
+    expect(a.data!.updateProfile).toEqual({
+      displayName: 'Test Person',
+      bio: 'Photos of cafés ☕',
+    });
+    const b = await stack.gql<{ updateProfile: unknown }>(
+      UPDATE,
+      { input: { displayName: null } },
+      { token: auth.accessToken },
+    );
+    expect(b.data!.updateProfile).toEqual({ displayName: null, bio: 'Photos of cafés ☕' });
+
+    const pub = await stack.gql<{ user: { username: string; bio: string; isViewer: boolean } }>(
+      `query($u: String!) { user(username: $u) { username bio isViewer } }`,
+      { u: username.toUpperCase() },
+    );
+    expect(pub.data!.user).toEqual({ username, bio: 'Photos of cafés ☕', isViewer: false });
+  });
+
+  it('requires a signed-in user and valid lengths', async () => {
+    const UPDATE = `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { bio } }`;
+    const anon = await stack.gql(UPDATE, { input: { bio: 'x' } });
+    expect(anon.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const { auth } = await signUp();
+    const long = await stack.gql(
+      UPDATE,
+      { input: { bio: 'x'.repeat(151) } },
+      { token: auth.accessToken },
+    );
+    expect(long.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('user(username) is null for unknown or malformed names', async () => {
+    const r = await stack.gql<{ a: unknown; b: unknown }>(
+      `{ a: user(username: "nobody_here_123") { id } b: user(username: "'; drop table users; --") { id } }`,
+    );
+    expect(r.errors).toBeUndefined();
+    expect(r.data).toEqual({ a: null, b: null });
+  });
+});

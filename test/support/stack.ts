@@ -1,0 +1,72 @@
+// Starts Mosaic in-process for a test file: every existing subgraph plus the gateway, on
+// ephemeral ports, against this file's own database, Redis prefix and NATS prefix.
+import { parseConfig, type Config } from '../../lib/config.js';
+import { startGateway } from '../../gateway/src/server.js';
+import { startUserService } from '../../subgraphs/user/src/service.js';
+import { connectNats, deleteStreams } from '../../lib/nats.js';
+import { isolate, type Isolation } from './isolation.js';
+
+export interface Stack {
+  iso: Isolation;
+  cfg: Config;
+  gatewayUrl: string;
+  subgraphUrls: Record<string, string>;
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    opts?: { token?: string; headers?: Record<string, string> },
+  ): Promise<GqlResult<T>>;
+  close(): Promise<void>;
+}
+
+export interface GqlResult<T> {
+  status: number;
+  data?: T | null;
+  errors?: {
+    message: string;
+    extensions?: { code?: string; [k: string]: unknown };
+    path?: unknown[];
+  }[];
+}
+
+export async function postGraphql<T>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<GqlResult<T>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as Omit<GqlResult<T>, 'status'>;
+  return { status: res.status, ...body };
+}
+
+export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+  const iso = await isolate();
+  const cfg = parseConfig({ ...iso.env, ...env });
+  const user = await startUserService(cfg, 0);
+  const subgraphUrls = { user: user.url };
+  const gateway = await startGateway(cfg, { port: 0, subgraphUrls });
+  const gatewayUrl = gateway.url;
+  return {
+    iso,
+    cfg,
+    gatewayUrl,
+    subgraphUrls,
+    gql: (query, variables, opts = {}) =>
+      postGraphql(`${gatewayUrl}/graphql`, query, variables, {
+        ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+        ...opts.headers,
+      }),
+    async close() {
+      await gateway.close();
+      await user.close();
+      const nc = await connectNats(cfg, 'test-cleanup');
+      await deleteStreams(nc, cfg.NATS_PREFIX).finally(() => nc.close());
+      await iso.drop();
+    },
+  };
+}
