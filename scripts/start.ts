@@ -62,7 +62,10 @@ if (process.env.MOSAIC_CHILD || names.length === 1) {
     children.set(name, child);
     child.on('exit', (code, signal) => {
       children.delete(name);
-      if (stopping) return;
+      if (stopping) {
+        logger.info({ service: name, code, signal }, 'service stopped');
+        return;
+      }
       logger.error({ service: name, code, signal }, 'service exited; restarting in 1 s');
       setTimeout(() => spawn(name), 1000).unref();
     });

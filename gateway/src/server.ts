@@ -121,6 +121,8 @@ export async function startGateway(
     gateway,
     introspection: !cfg.isProduction,
     includeStacktraceInErrorResponses: false,
+    // Our closeOnSignals drains and exits; Apollo's own handler would re-raise the signal.
+    stopOnTerminationSignals: false,
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
     validationRules: armor.validationRules,

@@ -40,6 +40,8 @@ export async function mountSubgraph<TContext extends BaseContext>(
   const server = new ApolloServer<TContext>({
     schema,
     includeStacktraceInErrorResponses: false,
+    // Our closeOnSignals drains and exits; Apollo's own handler would re-raise the signal.
+    stopOnTerminationSignals: false,
     introspection: true,
     plugins: [
       fastifyApolloDrainPlugin(opts.app),
