@@ -1,11 +1,17 @@
-// The services `npm start` runs, in start order. A subgraph appears here once it exists.
+// The composition root: every subgraph service by name, in start order. A new subgraph
+// adds one line here (npm start, docker compose and the test stack all read this).
 import type { Config } from '../lib/config.js';
+import type { RunningService } from '../lib/http/server.js';
 
-export interface Running {
-  close(): Promise<void>;
-}
+export type StartService = (cfg: Config, port?: number) => Promise<RunningService>;
 
-export const SERVICES: Record<string, (cfg: Config) => Promise<Running>> = {
-  user: async (cfg) => (await import('../subgraphs/user/src/service.js')).startUserService(cfg),
-  gateway: async (cfg) => (await import('../gateway/src/server.js')).startGateway(cfg),
+export const SUBGRAPHS: Record<string, StartService> = {
+  user: async (cfg, port) =>
+    (await import('../subgraphs/user/src/service.js')).startUserService(cfg, port),
+};
+
+export const SERVICES: Record<string, StartService> = {
+  ...SUBGRAPHS,
+  gateway: async (cfg, port) =>
+    (await import('../gateway/src/server.js')).startGateway(cfg, { port }),
 };

@@ -17,7 +17,7 @@ import type { Config } from '../../lib/config.js';
 import { createPool } from '../../lib/db.js';
 import { maskError } from '../../lib/errors.js';
 import { natsProbe, postgresProbe, redisProbe } from '../../lib/health.js';
-import { createHttpServer } from '../../lib/http/server.js';
+import { boundPort, createHttpServer, type RunningService } from '../../lib/http/server.js';
 import { createLogger } from '../../lib/logger.js';
 import { connectNats } from '../../lib/nats.js';
 import { createRedis } from '../../lib/redis.js';
@@ -29,12 +29,6 @@ export interface GatewayOptions {
   port?: number;
   /** Subgraph name → URL, overriding the supergraph's (tests, docker compose). */
   subgraphUrls?: Record<string, string>;
-}
-
-export interface RunningGateway {
-  url: string;
-  port: number;
-  close(): Promise<void>;
 }
 
 function subgraphUrlOverrides(cfg: Config): Record<string, string> {
@@ -53,7 +47,7 @@ function subgraphUrlOverrides(cfg: Config): Record<string, string> {
 export async function startGateway(
   cfg: Config,
   opts: GatewayOptions = {},
-): Promise<RunningGateway> {
+): Promise<RunningService> {
   // Apollo Gateway reports anonymous usage data unless this is set; off by default here.
   if (cfg.APOLLO_TELEMETRY_DISABLED) process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
 
@@ -152,9 +146,7 @@ export async function startGateway(
   http.get('/', async (_req, reply) => reply.redirect('/graphql'));
 
   await http.listen({ port: opts.port ?? cfg.GATEWAY_PORT, host: cfg.HOST });
-  const address = http.server.address();
-  const port =
-    typeof address === 'object' && address ? address.port : (opts.port ?? cfg.GATEWAY_PORT);
+  const port = boundPort(http, opts.port ?? cfg.GATEWAY_PORT);
   logger.info({ port }, 'gateway listening');
   return {
     port,

@@ -10,9 +10,7 @@ let stack: Stack;
 
 beforeAll(async () => {
   stack = await startStack({
-    MAX_QUERY_DEPTH: '2',
-    MAX_QUERY_ALIASES: '5',
-    RATE_LIMIT_AUTH_PER_MINUTE: '5',
+    env: { MAX_QUERY_DEPTH: '2', MAX_QUERY_ALIASES: '5', RATE_LIMIT_AUTH_PER_MINUTE: '5' },
   });
 });
 afterAll(async () => {

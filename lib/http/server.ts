@@ -8,6 +8,20 @@ import { checkReady, type Probe } from '../health.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** What every started service hands back to whoever started it. */
+export interface RunningService {
+  /** The GraphQL endpoint (subgraphs) or base URL (gateway). */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** The port the server actually bound (the requested one may be 0). */
+export function boundPort(app: FastifyInstance, fallback: number): number {
+  const address = app.server.address();
+  return typeof address === 'object' && address ? address.port : fallback;
+}
+
 export interface ServiceHttpOptions {
   logger: Logger;
   probes: Record<string, Probe>;

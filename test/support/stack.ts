@@ -2,7 +2,8 @@
 // ephemeral ports, against this file's own database, Redis prefix and NATS prefix.
 import { parseConfig, type Config } from '../../lib/config.js';
 import { startGateway } from '../../gateway/src/server.js';
-import { startUserService } from '../../subgraphs/user/src/service.js';
+import type { RunningService } from '../../lib/http/server.js';
+import { SUBGRAPHS } from '../../scripts/services.js';
 import { connectNats, deleteStreams } from '../../lib/nats.js';
 import { isolate, type Isolation } from './isolation.js';
 
@@ -44,11 +45,26 @@ export async function postGraphql<T>(
   return { status: res.status, ...body };
 }
 
-export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+export interface StackOptions {
+  /** Environment overrides (limits etc.). */
+  env?: Record<string, string>;
+  /** Subgraphs to start (default: all in scripts/services.ts). */
+  subgraphs?: string[];
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const { env = {}, subgraphs = Object.keys(SUBGRAPHS) } = opts;
   const iso = await isolate();
   const cfg = parseConfig({ ...iso.env, ...env });
-  const user = await startUserService(cfg, 0);
-  const subgraphUrls = { user: user.url };
+  const running: RunningService[] = [];
+  const subgraphUrls: Record<string, string> = {};
+  for (const name of subgraphs) {
+    const start = SUBGRAPHS[name];
+    if (!start) throw new Error(`unknown subgraph ${name}`);
+    const service = await start(cfg, 0);
+    running.push(service);
+    subgraphUrls[name] = service.url;
+  }
   const gateway = await startGateway(cfg, { port: 0, subgraphUrls });
   const gatewayUrl = gateway.url;
   return {
@@ -63,7 +79,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       }),
     async close() {
       await gateway.close();
-      await user.close();
+      for (const service of running.reverse()) await service.close();
       const nc = await connectNats(cfg, 'test-cleanup');
       await deleteStreams(nc, cfg.NATS_PREFIX).finally(() => nc.close());
       await iso.drop();

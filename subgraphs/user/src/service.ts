@@ -5,19 +5,13 @@ import { createLogger } from '../../../lib/logger.js';
 import { createRedis } from '../../../lib/redis.js';
 import { createLimiter } from '../../../lib/rate-limit.js';
 import { postgresProbe, redisProbe, natsProbe } from '../../../lib/health.js';
-import { createHttpServer } from '../../../lib/http/server.js';
+import { boundPort, createHttpServer, type RunningService } from '../../../lib/http/server.js';
 import { mountSubgraph } from '../../../lib/http/subgraph.js';
 import { connectNats, ensureStreams } from '../../../lib/nats.js';
 import { startOutboxRelay } from '../../../lib/outbox/relay.js';
 import type { AppContext, RequestContext } from './context.js';
 import { createLoaders } from './loaders.js';
 import { resolvers } from './resolvers.js';
-
-export interface RunningService {
-  url: string;
-  port: number;
-  close(): Promise<void>;
-}
 
 export async function startUserService(cfg: Config, port = cfg.USER_PORT): Promise<RunningService> {
   const logger = createLogger('user', cfg);
@@ -73,8 +67,7 @@ export async function startUserService(cfg: Config, port = cfg.USER_PORT): Promi
   });
 
   await http.listen({ port, host: cfg.HOST });
-  const address = http.server.address();
-  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const actualPort = boundPort(http, port);
   logger.info({ port: actualPort }, 'user subgraph listening');
   return {
     port: actualPort,

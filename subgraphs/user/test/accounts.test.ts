@@ -41,8 +41,7 @@ async function signUp(username = fresh(), password = 'correct horse battery') {
 beforeAll(async () => {
   // A small per-account failure budget so the lockout test is quick.
   stack = await startStack({
-    RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: '3',
-    RATE_LIMIT_AUTH_PER_MINUTE: '1000',
+    env: { RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: '3', RATE_LIMIT_AUTH_PER_MINUTE: '1000' },
   });
 });
 afterAll(async () => {

@@ -1,0 +1,94 @@
+// Shared benchmark plumbing: a fresh, migrated database per benchmark, isolated Redis and
+// NATS prefixes, percentiles, and results written to bench/results/<name>.json.
+// Benchmarks report ratios measured in the same run (DESIGN.md: machines differ).
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { migrate } from '../lib/migrate.js';
+
+export interface BenchEnv {
+  /** Environment for parseConfig(). */
+  env: Record<string, string>;
+  databaseUrl: string;
+  drop(): Promise<void>;
+}
+
+const adminUrl = () =>
+  process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+export async function benchEnv(name: string): Promise<BenchEnv> {
+  const database = `mosaic_bench_${name.replace(/[^a-z0-9_]/gi, '_')}`;
+  const u = new URL(adminUrl());
+  const admin = new pg.Client({ connectionString: u.toString() });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await admin.end();
+  u.pathname = `/${database}`;
+  const databaseUrl = u.toString();
+  await migrate(databaseUrl, path.resolve('prisma/migrations'));
+  const prefix = `bench_${name}`;
+  return {
+    databaseUrl,
+    env: {
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      DATABASE_URL: databaseUrl,
+      REDIS_KEY_PREFIX: `${prefix}:`,
+      NATS_PREFIX: prefix,
+      RATE_LIMIT_IP_PER_MINUTE: '0',
+      RATE_LIMIT_USER_PER_MINUTE: '0',
+      RATE_LIMIT_AUTH_PER_MINUTE: '0',
+    },
+    async drop() {
+      const c = new pg.Client({ connectionString: adminUrl() });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export function summarize(samplesMs: number[]): {
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
+} {
+  const s = [...samplesMs].sort((a, b) => a - b);
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    n: s.length,
+    p50: r(percentile(s, 50)),
+    p99: r(percentile(s, 99)),
+    max: r(s.at(-1) ?? NaN),
+  };
+}
+
+export async function writeResults(
+  name: string,
+  results: Record<string, unknown>,
+): Promise<string> {
+  const dir = path.resolve('bench/results');
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, `${name}.json`);
+  const body = {
+    benchmark: name,
+    date: new Date().toISOString(),
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+    },
+    results,
+  };
+  await writeFile(file, `${JSON.stringify(body, null, 2)}\n`);
+  return file;
+}
