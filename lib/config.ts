@@ -70,6 +70,9 @@ const schema = z.object({
   MAX_QUERY_COST: int(5000),
   MAX_QUERY_TOKENS: int(2000),
 
+  /** Authors with at least this many followers are not fanned out; readers pull their posts. */
+  CELEBRITY_FOLLOWER_THRESHOLD: int(10_000),
+
   OUTBOX_POLL_MS: int(1000),
   OUTBOX_BATCH_SIZE: int(200),
   OUTBOX_RETENTION_DAYS: int(7),
@@ -111,6 +114,27 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
           .map((o) => o.trim())
           .filter(Boolean);
   return { ...c, isProduction, corsOrigins };
+}
+
+export type ServiceName = 'user' | 'post' | 'graph' | 'feed' | 'search';
+
+/** Where a subgraph service listens: SUBGRAPH_<NAME>_URL, else its default local port. */
+export function subgraphUrl(cfg: Config, name: ServiceName): string {
+  const override = {
+    user: cfg.SUBGRAPH_USER_URL,
+    post: cfg.SUBGRAPH_POST_URL,
+    graph: cfg.SUBGRAPH_GRAPH_URL,
+    feed: cfg.SUBGRAPH_FEED_URL,
+    search: cfg.SUBGRAPH_SEARCH_URL,
+  }[name];
+  const port = {
+    user: cfg.USER_PORT,
+    post: cfg.POST_PORT,
+    graph: cfg.GRAPH_PORT,
+    feed: cfg.FEED_PORT,
+    search: cfg.SEARCH_PORT,
+  }[name];
+  return override ?? `http://127.0.0.1:${port}/graphql`;
 }
 
 let cached: Config | undefined;

@@ -72,6 +72,7 @@ const KNOWN = new Set<string>([...Object.values(ErrorCode), ...APOLLO_CODES]);
 export function isUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; name?: unknown; message?: unknown } | null;
   if (!e) return false;
+  if (e.name === 'ServiceCallError') return true; // another Mosaic service did not answer
   const code = typeof e.code === 'string' ? e.code : '';
   const msg = typeof e.message === 'string' ? e.message : '';
   return (

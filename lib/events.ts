@@ -71,6 +71,8 @@ export interface GraphFollowedV1 {
   followerId: string;
   followeeId: string;
   createdAt: string;
+  /** The followee's follower count after this change (lets consumers see the celebrity threshold crossed). */
+  followeeFollowerCount: number;
 }
 
 export interface GraphUnfollowedV1 {
@@ -79,6 +81,8 @@ export interface GraphUnfollowedV1 {
   followeeId: string;
   /** When the edge was removed. */
   at: string;
+  /** The followee's follower count after this change. */
+  followeeFollowerCount: number;
 }
 
 export interface EventPayloads {

@@ -8,6 +8,8 @@ export type StartService = (cfg: Config, port?: number) => Promise<RunningServic
 export const SUBGRAPHS: Record<string, StartService> = {
   user: async (cfg, port) =>
     (await import('../subgraphs/user/src/service.js')).startUserService(cfg, port),
+  graph: async (cfg, port) =>
+    (await import('../subgraphs/graph/src/service.js')).startGraphService(cfg, port),
 };
 
 export const SERVICES: Record<string, StartService> = {

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../logger.js';
 import { checkReady, type Probe } from '../health.js';
+import { protectInternalRoutes } from '../auth/service-auth.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -27,6 +28,8 @@ export interface ServiceHttpOptions {
   probes: Record<string, Probe>;
   trustProxy?: boolean;
   bodyLimit?: number;
+  /** When set, `/internal/*` routes require a service token signed with it. */
+  internalSecret?: string;
 }
 
 export function createHttpServer(opts: ServiceHttpOptions): FastifyInstance {
@@ -61,6 +64,8 @@ export function createHttpServer(opts: ServiceHttpOptions): FastifyInstance {
       'request',
     );
   });
+
+  if (opts.internalSecret) protectInternalRoutes(app, opts.internalSecret);
 
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/ready', async (_req, reply) => {

@@ -55,7 +55,7 @@ export interface StackOptions {
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const { env = {}, subgraphs = Object.keys(SUBGRAPHS) } = opts;
   const iso = await isolate();
-  const cfg = parseConfig({ ...iso.env, ...env });
+  let cfg = parseConfig({ ...iso.env, ...env });
   const running: RunningService[] = [];
   const subgraphUrls: Record<string, string> = {};
   for (const name of subgraphs) {
@@ -64,6 +64,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const service = await start(cfg, 0);
     running.push(service);
     subgraphUrls[name] = service.url;
+    // Services started later find this one on its ephemeral port (subgraphUrl()).
+    cfg = { ...cfg, [`SUBGRAPH_${name.toUpperCase()}_URL`]: service.url };
   }
   const gateway = await startGateway(cfg, { port: 0, subgraphUrls });
   const gatewayUrl = gateway.url;

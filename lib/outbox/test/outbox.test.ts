@@ -305,6 +305,9 @@ describe('outbox relay', () => {
     const [row] = await outboxRows();
     expect(row?.attempts).toBe(1);
     expect(row?.last_error).toMatch(/closed/i);
+    // Stop the broken relay first: a late wake-up of its own (its LISTEN connecting under
+    // load) could otherwise claim the row again before the healthy relay does.
+    await r.stop();
 
     await pool.query(`UPDATE ${SCHEMA}.outbox SET next_attempt_at = now()`);
     await relay().drain();

@@ -11,6 +11,7 @@ import { connectNats, ensureStreams } from '../../../lib/nats.js';
 import { startOutboxRelay } from '../../../lib/outbox/relay.js';
 import type { AppContext, RequestContext } from './context.js';
 import { createLoaders } from './loaders.js';
+import { registerInternalRoutes } from './internal-routes.js';
 import { resolvers } from './resolvers.js';
 
 export async function startUserService(cfg: Config, port = cfg.USER_PORT): Promise<RunningService> {
@@ -46,7 +47,9 @@ export async function startUserService(cfg: Config, port = cfg.USER_PORT): Promi
   const http = createHttpServer({
     logger,
     probes: { postgres: postgresProbe(pool), redis: redisProbe(redis), nats: natsProbe(nc) },
+    internalSecret: cfg.INTERNAL_SIGNING_SECRET,
   });
+  registerInternalRoutes(http, app);
   await mountSubgraph<RequestContext>({
     app: http,
     logger,

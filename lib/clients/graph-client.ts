@@ -1,0 +1,63 @@
+// The graph subgraph's internal API for the feed: batch-first, never one user at a time.
+import { callInternal, type InternalClientOptions } from './internal-http.js';
+
+export interface EdgeBatch {
+  ids: string[];
+  /** Cursor of the next batch, null after the last one. */
+  next: string | null;
+}
+
+export interface GraphClient {
+  /** Followers of a user, newest first, in batches of `limit` (≤ 10,000) from a cursor. */
+  followers(userId: string, opts?: { after?: string | null; limit?: number }): Promise<EdgeBatch>;
+  /** Whom a user follows, newest first, in batches. */
+  following(userId: string, opts?: { after?: string | null; limit?: number }): Promise<EdgeBatch>;
+  /** Which of these users are celebrities (follower count at or above the threshold). */
+  celebritiesAmong(ids: readonly string[]): Promise<string[]>;
+  /** The celebrities a user follows. */
+  celebritiesFollowedBy(userId: string): Promise<string[]>;
+  /** Every follower of a user, batch by batch. */
+  allFollowers(userId: string, batchSize?: number): AsyncGenerator<string[]>;
+}
+
+export function createGraphClient(opts: InternalClientOptions): GraphClient {
+  const edges =
+    (direction: 'followers' | 'following') =>
+    (userId: string, o: { after?: string | null; limit?: number } = {}) =>
+      callInternal<EdgeBatch>(
+        opts,
+        `/internal/v1/users/${encodeURIComponent(userId)}/${direction}`,
+        {
+          query: { after: o.after ?? undefined, limit: o.limit },
+        },
+      );
+  const followers = edges('followers');
+  return {
+    followers,
+    following: edges('following'),
+    async celebritiesAmong(ids) {
+      if (ids.length === 0) return [];
+      return (
+        await callInternal<{ ids: string[] }>(opts, '/internal/v1/celebrities/among', {
+          body: { ids },
+        })
+      ).ids;
+    },
+    async celebritiesFollowedBy(userId) {
+      return (
+        await callInternal<{ ids: string[] }>(
+          opts,
+          `/internal/v1/users/${encodeURIComponent(userId)}/celebrity-followees`,
+        )
+      ).ids;
+    },
+    async *allFollowers(userId, batchSize = 5000) {
+      let after: string | null = null;
+      do {
+        const batch: EdgeBatch = await followers(userId, { after, limit: batchSize });
+        if (batch.ids.length) yield batch.ids;
+        after = batch.next;
+      } while (after);
+    },
+  };
+}

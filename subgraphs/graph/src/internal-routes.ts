@@ -1,0 +1,65 @@
+// The graph's internal, batch-first API for the feed (service token required; not part of
+// the public GraphQL API). Client: lib/clients/graph-client.ts.
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { tryParseId } from '../../../lib/ids.js';
+import type { AppContext } from './context.js';
+import { celebritiesAmong, celebritiesFollowedBy, edgePage } from './follows.js';
+
+const MAX_BATCH = 10_000;
+const MAX_IDS = 10_000;
+
+function bad(reply: FastifyReply, error: string) {
+  return reply.code(400).send({ error, code: 'BAD_USER_INPUT' });
+}
+
+export function registerInternalRoutes(http: FastifyInstance, app: AppContext): void {
+  // GET /internal/v1/users/:id/followers?after=<cursor>&limit=<n>
+  // GET /internal/v1/users/:id/following?after=<cursor>&limit=<n>
+  // Edges newest first in batches; `next` is the cursor of the next batch (null at the end).
+  for (const direction of ['followers', 'following'] as const) {
+    http.get<{ Params: { id: string }; Querystring: { after?: string; limit?: string } }>(
+      `/internal/v1/users/:id/${direction}`,
+      async (req, reply) => {
+        const userId = tryParseId(req.params.id);
+        const after = req.query.after === undefined ? null : tryParseId(req.query.after);
+        const limit = req.query.limit === undefined ? 1000 : Number(req.query.limit);
+        if (userId === null) return bad(reply, 'id is not a valid id');
+        if (req.query.after !== undefined && after === null)
+          return bad(reply, 'after is not a valid cursor');
+        if (!Number.isInteger(limit) || limit < 1 || limit > MAX_BATCH) {
+          return bad(reply, `limit must be between 1 and ${MAX_BATCH}`);
+        }
+        const page = await edgePage(app, userId, direction, after, limit);
+        return {
+          ids: page.ids.map(String),
+          next: page.ids.length === limit ? page.seqs.at(-1)!.toString() : null,
+        };
+      },
+    );
+  }
+
+  // POST /internal/v1/celebrities/among { ids } → { ids }: which of these are celebrities now.
+  http.post<{ Body: { ids?: unknown } }>('/internal/v1/celebrities/among', async (req, reply) => {
+    const raw = req.body?.ids;
+    if (!Array.isArray(raw) || raw.length > MAX_IDS)
+      return bad(reply, `ids must be an array of at most ${MAX_IDS}`);
+    const ids = raw.map(tryParseId).filter((id): id is bigint => id !== null);
+    return {
+      ids: (await celebritiesAmong(app, ids)).map(String),
+      threshold: app.cfg.CELEBRITY_FOLLOWER_THRESHOLD,
+    };
+  });
+
+  // GET /internal/v1/users/:id/celebrity-followees → { ids }: the celebrities this user follows.
+  http.get<{ Params: { id: string } }>(
+    '/internal/v1/users/:id/celebrity-followees',
+    async (req, reply) => {
+      const userId = tryParseId(req.params.id);
+      if (userId === null) return bad(reply, 'id is not a valid id');
+      return {
+        ids: (await celebritiesFollowedBy(app, userId)).map(String),
+        threshold: app.cfg.CELEBRITY_FOLLOWER_THRESHOLD,
+      };
+    },
+  );
+}

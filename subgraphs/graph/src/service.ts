@@ -1,0 +1,79 @@
+// Wires the graph subgraph: clients, the GraphQL route, the internal API, the outbox relay.
+import { subgraphUrl, type Config } from '../../../lib/config.js';
+import { createPool, createPrisma } from '../../../lib/db.js';
+import { createLogger } from '../../../lib/logger.js';
+import { natsProbe, postgresProbe } from '../../../lib/health.js';
+import { boundPort, createHttpServer, type RunningService } from '../../../lib/http/server.js';
+import { mountSubgraph } from '../../../lib/http/subgraph.js';
+import { connectNats, ensureStreams } from '../../../lib/nats.js';
+import { startOutboxRelay } from '../../../lib/outbox/relay.js';
+import { baseOf } from '../../../lib/clients/internal-http.js';
+import { createUserClient } from '../../../lib/clients/user-client.js';
+import type { AppContext, RequestContext } from './context.js';
+import { registerInternalRoutes } from './internal-routes.js';
+import { createLoaders } from './loaders.js';
+import { resolvers } from './resolvers.js';
+
+export async function startGraphService(
+  cfg: Config,
+  port = cfg.GRAPH_PORT,
+): Promise<RunningService> {
+  const logger = createLogger('graph', cfg);
+  const pool = createPool(cfg);
+  const prisma = createPrisma(pool);
+  const nc = await connectNats(cfg, 'mosaic-graph', logger);
+  await ensureStreams(nc, cfg.NATS_PREFIX);
+
+  const app: AppContext = {
+    cfg,
+    logger,
+    pool,
+    prisma,
+    users: createUserClient({
+      baseUrl: baseOf(subgraphUrl(cfg, 'user')),
+      caller: 'graph',
+      secret: cfg.INTERNAL_SIGNING_SECRET,
+    }),
+    knownUsers: new Set(),
+  };
+
+  const http = createHttpServer({
+    logger,
+    probes: { postgres: postgresProbe(pool), nats: natsProbe(nc) },
+    internalSecret: cfg.INTERNAL_SIGNING_SECRET,
+  });
+  await mountSubgraph<RequestContext>({
+    app: http,
+    logger,
+    schemaFile: new URL('../schema.graphql', import.meta.url),
+    resolvers,
+    signingSecret: cfg.INTERNAL_SIGNING_SECRET,
+    context: (viewer) => ({ app, viewer, loaders: createLoaders(pool, viewer.userId) }),
+  });
+  registerInternalRoutes(http, app);
+  const relay = startOutboxRelay({
+    pool,
+    nc,
+    schema: 'graph',
+    prefix: cfg.NATS_PREFIX,
+    logger,
+    pollMs: cfg.OUTBOX_POLL_MS,
+    batchSize: cfg.OUTBOX_BATCH_SIZE,
+    retentionDays: cfg.OUTBOX_RETENTION_DAYS,
+  });
+
+  await http.listen({ port, host: cfg.HOST });
+  const actualPort = boundPort(http, port);
+  logger.info({ port: actualPort }, 'graph subgraph listening');
+  return {
+    port: actualPort,
+    url: `http://127.0.0.1:${actualPort}/graphql`,
+    async close() {
+      await http.close();
+      await relay.stop();
+      await nc.drain().catch(() => {});
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
