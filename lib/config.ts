@@ -73,11 +73,56 @@ const schema = z.object({
   /** Authors with at least this many followers are not fanned out; readers pull their posts. */
   CELEBRITY_FOLLOWER_THRESHOLD: int(10_000),
 
+  // ---- home feed (feed subgraph) ----
+  /** Entries kept per Redis timeline. */
+  FEED_TIMELINE_CAP: int(800),
+  /** Timelines unread this long expire; fan-out skips them and the next read rebuilds. */
+  FEED_INACTIVE_DAYS: int(30),
+  /** Posts of a newly followed account copied into the follower's timeline. */
+  FEED_BACKFILL_POSTS: int(20),
+  /** Followers fetched from the graph per fan-out batch (one Redis pipeline each). */
+  FEED_FANOUT_BATCH: int(5000),
+  /** Events the materializer works on at once per process. */
+  FEED_CONSUMER_CONCURRENCY: int(16),
+  /** Run the materializer inside the feed service process (off when feed-workers run it). */
+  FEED_MATERIALIZER: bool(true),
+  /** Unacked events are redelivered after this long (a crashed worker's work resumes then). */
+  FEED_ACK_WAIT_SECONDS: int(30),
+
   OUTBOX_POLL_MS: int(1000),
   OUTBOX_BATCH_SIZE: int(200),
   OUTBOX_RETENTION_DAYS: int(7),
 
   APOLLO_TELEMETRY_DISABLED: bool(true),
+
+  // ---- media storage (post subgraph) ----
+  /** Filesystem storage root (used unless MINIO_ENDPOINT is set). */
+  STORAGE_DIR: z.string().default('.data/media'),
+  /** The gateway's public base URL: fs media and fs-presigned upload URLs point at it. */
+  PUBLIC_URL: url('http://127.0.0.1:4000'),
+  /** S3-compatible storage (MinIO); when set, media go there instead of STORAGE_DIR. */
+  MINIO_ENDPOINT: optionalUrl,
+  MINIO_ACCESS_KEY: z.string().default('minioadmin'),
+  MINIO_SECRET_KEY: z.string().default('minioadmin'),
+  MINIO_BUCKET: z.string().default('mosaic-media'),
+  MINIO_REGION: z.string().default('us-east-1'),
+  /** Public base URL of the bucket (CDN); presigned GETs are used when unset. */
+  MINIO_PUBLIC_BASE_URL: optionalUrl,
+  MEDIA_MAX_IMAGE_BYTES: int(30 * 1024 * 1024),
+  MEDIA_MAX_VIDEO_BYTES: int(1024 * 1024 * 1024),
+  MEDIA_MAX_PIXELS: int(50_000_000),
+
+  // ---- posts (post subgraph) ----
+  /** Media never attached to a post within this many hours are deleted with their objects. */
+  MEDIA_ORPHAN_GRACE_HOURS: z.coerce.number().nonnegative().default(24),
+  /** How often the media janitor runs in each post service process (0 switches it off). */
+  MEDIA_JANITOR_INTERVAL_SECONDS: int(600),
+  /** Uploads (POST /v1/media, createUpload) per user per minute at the gateway. */
+  RATE_LIMIT_UPLOADS_PER_MINUTE: int(30),
+  /** Lifetime of presigned direct-upload URLs (createUpload). */
+  UPLOAD_URL_TTL_SECONDS: int(3600),
+  /** Part size of multipart direct uploads; files up to one part get a single PUT. */
+  UPLOAD_PART_SIZE_BYTES: int(8 * 1024 * 1024),
 });
 
 export type Config = z.infer<typeof schema> & {

@@ -8,12 +8,23 @@ export type StartService = (cfg: Config, port?: number) => Promise<RunningServic
 export const SUBGRAPHS: Record<string, StartService> = {
   user: async (cfg, port) =>
     (await import('../subgraphs/user/src/service.js')).startUserService(cfg, port),
+  post: async (cfg, port) =>
+    (await import('../subgraphs/post/src/service.js')).startPostService(cfg, port),
   graph: async (cfg, port) =>
     (await import('../subgraphs/graph/src/service.js')).startGraphService(cfg, port),
+  feed: async (cfg, port) =>
+    (await import('../subgraphs/feed/src/service.js')).startFeedService(cfg, port),
+};
+
+/** Background workers that can run on replicas of their own (not started by default). */
+export const WORKERS: Record<string, StartService> = {
+  'feed-worker': async (cfg, port) =>
+    (await import('../subgraphs/feed/src/service.js')).startFeedWorker(cfg, port),
 };
 
 export const SERVICES: Record<string, StartService> = {
   ...SUBGRAPHS,
+  ...WORKERS,
   gateway: async (cfg, port) =>
     (await import('../gateway/src/server.js')).startGateway(cfg, { port }),
 };

@@ -2,6 +2,7 @@
 // own child process (one crash does not take the others down; a crashed one restarts).
 //   node dist/scripts/start.js                  everything
 //   node dist/scripts/start.js user gateway     only these (docker compose runs one each)
+//   node dist/scripts/start.js feed-worker      the feed materializer alone (scale it apart)
 //   --no-migrate                                skip migrations (compose has a migrate job)
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +11,7 @@ import { createLogger } from '../lib/logger.js';
 import { closeOnSignals } from '../lib/http/server.js';
 import { migrate } from '../lib/migrate.js';
 import { preflight } from '../lib/preflight.js';
-import { SERVICES } from './services.js';
+import { SERVICES, WORKERS } from './services.js';
 
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));
@@ -52,7 +53,8 @@ if (process.env.MOSAIC_CHILD || names.length === 1) {
     );
     logger.info({ applied: result.applied.length }, 'migrations up to date');
   }
-  const wanted = names.length ? names : Object.keys(SERVICES);
+  // By default every subgraph (each with its workers in-process) and the gateway.
+  const wanted = names.length ? names : Object.keys(SERVICES).filter((n) => !(n in WORKERS));
   const children = new Map<string, ChildProcess>();
   let stopping = false;
   const spawn = (name: string) => {

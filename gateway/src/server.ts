@@ -24,6 +24,12 @@ import { createRedis } from '../../lib/redis.js';
 import { VIEWER_CONTEXT_HEADER, signViewerContext } from '../../lib/auth/viewer-context.js';
 import { rateLimitedHttp, resolveViewer, type GatewayContext } from './context.js';
 import { authRateLimitPlugin, createEdgeLimiters, queryLimits } from './limits.js';
+import {
+  createUploadLimiter,
+  registerRestRoutes,
+  supergraphSubgraphUrl,
+  uploadRateLimitPlugin,
+} from './rest/routes.js';
 
 export interface GatewayOptions {
   port?: number;
@@ -57,6 +63,7 @@ export async function startGateway(
   const pool = createPool({ ...cfg, DATABASE_POOL_SIZE: 1 });
   const nc = await connectNats(cfg, 'mosaic-gateway', logger);
   const limiters = createEdgeLimiters(cfg, redis);
+  const uploadLimiter = createUploadLimiter(cfg, redis);
   const urls = { ...subgraphUrlOverrides(cfg), ...opts.subgraphUrls };
 
   const gateway = new ApolloGateway({
@@ -124,6 +131,7 @@ export async function startGateway(
       ...(armor.plugins as never[]),
       fastifyApolloDrainPlugin(http),
       authRateLimitPlugin(limiters),
+      uploadRateLimitPlugin(uploadLimiter),
       cfg.isProduction
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
@@ -144,6 +152,16 @@ export async function startGateway(
     },
   });
   http.get('/', async (_req, reply) => reply.redirect('/graphql'));
+  registerRestRoutes(http, {
+    cfg,
+    redis,
+    apollo,
+    uploadLimiter,
+    postSubgraphUrl:
+      urls.post ??
+      supergraphSubgraphUrl(readFileSync(cfg.SUPERGRAPH_PATH, 'utf8'), 'post') ??
+      `http://127.0.0.1:${cfg.POST_PORT}/graphql`,
+  });
 
   await http.listen({ port: opts.port ?? cfg.GATEWAY_PORT, host: cfg.HOST });
   const port = boundPort(http, opts.port ?? cfg.GATEWAY_PORT);

@@ -2,7 +2,7 @@
 // Redis key prefix and its own NATS subject/stream prefix, so files run in parallel.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { TEMPLATE_DB, adminUrl, baseUrl, natsUrl, redisUrl } from './env.js';
+import { adminUrl, baseUrl, natsUrl, redisUrl, templateDb } from './env.js';
 
 export interface Isolation {
   id: string;
@@ -24,7 +24,7 @@ export async function isolate(): Promise<Isolation> {
   const admin = new pg.Client({ connectionString: adminUrl() });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE ${database} TEMPLATE ${TEMPLATE_DB}`);
+    await admin.query(`CREATE DATABASE ${database} TEMPLATE ${templateDb()}`);
   } finally {
     await admin.end();
   }

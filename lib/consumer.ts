@@ -1,0 +1,129 @@
+// Durable JetStream consumers for derived work (feed materializer, search indexer).
+// Pull consumer shared by every replica under one durable name; explicit ack only after the
+// side effect is done; a bounded number of messages in flight; failures are retried with a
+// delay (nak) and a message that can never succeed (bad JSON) is terminated, not looped.
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { unprefixSubject } from './events.js';
+import type { Logger } from './logger.js';
+
+export interface ConsumerOptions {
+  nc: NatsConnection;
+  /** Stream name (already prefixed, see streamNames()). */
+  stream: string;
+  /** Durable name shared by all replicas. */
+  durable: string;
+  /**
+   * Subject filter (already prefixed, wildcards allowed). One filter, not several: NATS
+   * servers before 2.10 cannot filter a consumer on a list of subjects.
+   */
+  filterSubject: string;
+  /** NATS_PREFIX, stripped from subjects before `handle` sees them. */
+  prefix: string;
+  /** Messages processed at once by this process (the server caps the total via max_ack_pending). */
+  concurrency: number;
+  /** Unacked messages across all replicas before the server stops delivering. */
+  maxAckPending?: number;
+  /** How long the server waits for an ack before redelivering (handlers heartbeat meanwhile). */
+  ackWaitMs?: number;
+  logger: Logger;
+  /** Does the work; resolving acks the message, throwing naks it for a later retry. */
+  handle(subject: string, payload: unknown, msg: JsMsg): Promise<void>;
+}
+
+export interface RunningConsumer {
+  stop(): Promise<void>;
+  /** Messages handled (acked) by this process so far. */
+  handled(): number;
+}
+
+const RETRY_DELAY_MS = 2000;
+
+export async function ensureConsumer(
+  opts: Pick<
+    ConsumerOptions,
+    'nc' | 'stream' | 'durable' | 'filterSubject' | 'maxAckPending' | 'ackWaitMs'
+  >,
+): Promise<void> {
+  const jsm = await jetstreamManager(opts.nc);
+  const config = {
+    durable_name: opts.durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: opts.filterSubject,
+    max_ack_pending: opts.maxAckPending ?? 1000,
+    ack_wait: nanos(opts.ackWaitMs ?? 30_000),
+    max_deliver: -1,
+  };
+  try {
+    await jsm.consumers.info(opts.stream, opts.durable);
+    await jsm.consumers.update(opts.stream, opts.durable, {
+      filter_subject: config.filter_subject,
+      max_ack_pending: config.max_ack_pending,
+      ack_wait: config.ack_wait,
+    });
+  } catch {
+    // Missing: create it. Several replicas may race here; adding an identical config twice is fine.
+    await jsm.consumers.add(opts.stream, config);
+  }
+}
+
+export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsumer> {
+  await ensureConsumer(opts);
+  const js = jetstream(opts.nc);
+  const consumer = await js.consumers.get(opts.stream, opts.durable);
+  const messages = await consumer.consume({ max_messages: Math.max(opts.concurrency * 2, 10) });
+  const log = opts.logger.child({ component: 'consumer', durable: opts.durable });
+  const ackWaitMs = opts.ackWaitMs ?? 30_000;
+  let handled = 0;
+  const inFlight = new Set<Promise<void>>();
+
+  async function process(msg: JsMsg): Promise<void> {
+    let payload: unknown;
+    try {
+      payload = msg.json();
+    } catch {
+      log.error({ subject: msg.subject, seq: msg.seq }, 'undecodable event; terminated');
+      msg.term('undecodable');
+      return;
+    }
+    // Long handlers (a large fan-out) tell the server they are alive.
+    const heartbeat = setInterval(() => msg.working(), Math.max(1000, ackWaitMs / 3));
+    try {
+      await opts.handle(unprefixSubject(opts.prefix, msg.subject), payload, msg);
+      msg.ack();
+      handled++;
+    } catch (err) {
+      log.warn(
+        { err, subject: msg.subject, seq: msg.seq, redelivered: msg.redelivered },
+        'event failed; will retry',
+      );
+      msg.nak(RETRY_DELAY_MS);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  const loop = (async () => {
+    for await (const msg of messages) {
+      while (inFlight.size >= opts.concurrency) await Promise.race(inFlight);
+      const p = process(msg).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    }
+  })().catch((err: unknown) => log.error({ err }, 'consumer loop ended'));
+
+  return {
+    async stop() {
+      await messages.close().catch(() => {});
+      await loop;
+      await Promise.allSettled(inFlight);
+    },
+    handled: () => handled,
+  };
+}

@@ -1,0 +1,22 @@
+// The feed subgraph's hand-wired context.
+import type pg from 'pg';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../../lib/config.js';
+import type { Logger } from '../../../lib/logger.js';
+import type { Viewer } from '../../../lib/auth/viewer-context.js';
+import type { GraphClient } from '../../../lib/clients/graph-client.js';
+import type { Timelines } from './timelines.js';
+
+export interface AppContext {
+  cfg: Config;
+  logger: Logger;
+  pool: pg.Pool;
+  redis: Redis;
+  graph: GraphClient;
+  timelines: Timelines;
+}
+
+export interface RequestContext {
+  app: AppContext;
+  viewer: Viewer;
+}

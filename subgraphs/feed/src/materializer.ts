@@ -1,0 +1,127 @@
+// The feed materializer: durable JetStream consumers that keep the post projection and the
+// Redis timelines current. Every handler is idempotent (INSERT … ON CONFLICT, ZADD/ZREM of
+// the same member), so a redelivery after a crash changes nothing twice.
+import type { NatsConnection } from '@nats-io/transport-node';
+import { startConsumer, type RunningConsumer } from '../../../lib/consumer.js';
+import type { EdgeBatch } from '../../../lib/clients/graph-client.js';
+import {
+  streamNames,
+  subjectFor,
+  type GraphFollowedV1,
+  type GraphUnfollowedV1,
+  type PostCreatedV1,
+  type PostDeletedV1,
+} from '../../../lib/events.js';
+import type { AppContext } from './context.js';
+import { latestByAuthors, markDeleted, recordPost } from './posts.js';
+import { forgetCelebrityFollowees } from './read.js';
+
+export interface FanoutStats {
+  deliveries: number;
+  followers: number;
+}
+
+/** Pushes posts into the timelines of every follower of `authorId`, batch by batch. */
+export async function fanOut(
+  app: AppContext,
+  authorId: string,
+  postIds: readonly string[],
+): Promise<FanoutStats> {
+  let deliveries = 0;
+  let followers = 0;
+  const limit = app.cfg.FEED_FANOUT_BATCH;
+  // The next batch of followers is fetched while the current one is written to Redis.
+  let pending: ReturnType<typeof app.graph.followers> | null = app.graph.followers(authorId, {
+    limit,
+  });
+  while (pending) {
+    const batch: EdgeBatch = await pending;
+    pending = batch.next ? app.graph.followers(authorId, { after: batch.next, limit }) : null;
+    followers += batch.ids.length;
+    for (const postId of postIds) deliveries += await app.timelines.push(batch.ids, postId);
+  }
+  return { deliveries, followers };
+}
+
+async function isCelebrity(app: AppContext, userId: string): Promise<boolean> {
+  return (await app.graph.celebritiesAmong([userId])).length > 0;
+}
+
+export async function onPostCreated(app: AppContext, e: PostCreatedV1): Promise<void> {
+  await recordPost(app.pool, e);
+  // Celebrities are pulled at read time; their followers' timelines are not written.
+  if (await isCelebrity(app, e.authorId)) return;
+  const stats = await fanOut(app, e.authorId, [e.postId]);
+  app.logger.debug({ postId: e.postId, ...stats }, 'post fanned out');
+}
+
+export async function onPostDeleted(app: AppContext, e: PostDeletedV1): Promise<void> {
+  await markDeleted(app.pool, e);
+  // Reads already hide it (the projection says deleted); this frees the timeline slots.
+  if (await isCelebrity(app, e.authorId)) return;
+  for await (const batch of app.graph.allFollowers(e.authorId, app.cfg.FEED_FANOUT_BATCH)) {
+    await app.timelines.remove(batch, [e.postId]);
+  }
+}
+
+export async function onFollowed(app: AppContext, e: GraphFollowedV1): Promise<void> {
+  await forgetCelebrityFollowees(app, e.followerId);
+  if (e.followeeFollowerCount >= app.cfg.CELEBRITY_FOLLOWER_THRESHOLD) return; // pulled at read time
+  const recent = await latestByAuthors(app.pool, [e.followeeId], null, app.cfg.FEED_BACKFILL_POSTS);
+  await app.timelines.pushMany(e.followerId, recent.map(String));
+}
+
+export async function onUnfollowed(app: AppContext, e: GraphUnfollowedV1): Promise<void> {
+  await forgetCelebrityFollowees(app, e.followerId);
+  const theirs = await latestByAuthors(app.pool, [e.followeeId], null, app.cfg.FEED_TIMELINE_CAP);
+  await app.timelines.remove([e.followerId], theirs.map(String));
+  // Dropping just below the threshold turns pull back into push: the posts they made while
+  // pulled would otherwise vanish from their followers' feeds.
+  if (e.followeeFollowerCount === app.cfg.CELEBRITY_FOLLOWER_THRESHOLD - 1) {
+    const recent = await latestByAuthors(
+      app.pool,
+      [e.followeeId],
+      null,
+      app.cfg.FEED_BACKFILL_POSTS,
+    );
+    await fanOut(app, e.followeeId, recent.map(String));
+  }
+}
+
+export async function startMaterializer(
+  app: AppContext,
+  nc: NatsConnection,
+): Promise<RunningConsumer[]> {
+  const prefix = app.cfg.NATS_PREFIX;
+  const streams = streamNames(prefix);
+  const common = {
+    nc,
+    prefix,
+    logger: app.logger,
+    concurrency: app.cfg.FEED_CONSUMER_CONCURRENCY,
+    maxAckPending: app.cfg.FEED_CONSUMER_CONCURRENCY * 8,
+    ackWaitMs: app.cfg.FEED_ACK_WAIT_SECONDS * 1000,
+  };
+  const posts = await startConsumer({
+    ...common,
+    stream: streams.POSTS,
+    durable: 'feed-materializer-posts',
+    filterSubject: subjectFor(prefix, 'post.>'), // post.updated is acknowledged and ignored
+    handle: async (subject, payload) => {
+      if (subject === 'post.created') await onPostCreated(app, payload as PostCreatedV1);
+      else if (subject === 'post.deleted') await onPostDeleted(app, payload as PostDeletedV1);
+    },
+  });
+  const graph = await startConsumer({
+    ...common,
+    stream: streams.GRAPH,
+    durable: 'feed-materializer-graph',
+    filterSubject: subjectFor(prefix, 'graph.>'),
+    handle: async (subject, payload) => {
+      if (subject === 'graph.followed') await onFollowed(app, payload as GraphFollowedV1);
+      else if (subject === 'graph.unfollowed')
+        await onUnfollowed(app, payload as GraphUnfollowedV1);
+    },
+  });
+  return [posts, graph];
+}

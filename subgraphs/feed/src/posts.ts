@@ -1,0 +1,59 @@
+// The feed's own projection of posts (feed.posts), kept current by the materializer.
+import type pg from 'pg';
+
+export async function recordPost(
+  pool: pg.Pool,
+  p: { postId: string; authorId: string; createdAt: string },
+): Promise<void> {
+  await pool.query(
+    `INSERT INTO feed.posts (post_id, author_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (post_id) DO NOTHING`,
+    [p.postId, p.authorId, p.createdAt],
+  );
+}
+
+/** Marks a post deleted (recording it if its creation was never seen). */
+export async function markDeleted(
+  pool: pg.Pool,
+  p: { postId: string; authorId: string; createdAt: string; deletedAt: string },
+): Promise<void> {
+  await pool.query(
+    `INSERT INTO feed.posts (post_id, author_id, created_at, deleted_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (post_id) DO UPDATE SET deleted_at = COALESCE(feed.posts.deleted_at, EXCLUDED.deleted_at)`,
+    [p.postId, p.authorId, p.createdAt, p.deletedAt],
+  );
+}
+
+/**
+ * The newest live posts of any of these authors, strictly older than `before`: one
+ * index-only walk per author (LATERAL), merged, so celebrities with many posts cost no
+ * more than `limit` rows each.
+ */
+export async function latestByAuthors(
+  pool: pg.Pool,
+  authorIds: readonly string[],
+  before: bigint | null,
+  limit: number,
+): Promise<bigint[]> {
+  if (authorIds.length === 0 || limit <= 0) return [];
+  const { rows } = await pool.query<{ post_id: string }>(
+    `SELECT p.post_id FROM unnest($1::bigint[]) AS a(id)
+     CROSS JOIN LATERAL (
+       SELECT post_id FROM feed.posts
+       WHERE author_id = a.id AND deleted_at IS NULL AND ($2::bigint IS NULL OR post_id < $2)
+       ORDER BY post_id DESC LIMIT $3
+     ) p
+     ORDER BY p.post_id DESC LIMIT $3`,
+    [authorIds, before?.toString() ?? null, limit],
+  );
+  return rows.map((r) => BigInt(r.post_id));
+}
+
+/** Of these post ids, the ones that exist and are not deleted. */
+export async function liveAmong(pool: pg.Pool, postIds: readonly bigint[]): Promise<Set<bigint>> {
+  if (postIds.length === 0) return new Set();
+  const { rows } = await pool.query<{ post_id: string }>(
+    'SELECT post_id FROM feed.posts WHERE post_id = ANY($1::bigint[]) AND deleted_at IS NULL',
+    [postIds.map(String)],
+  );
+  return new Set(rows.map((r) => BigInt(r.post_id)));
+}

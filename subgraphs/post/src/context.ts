@@ -1,0 +1,25 @@
+// The post subgraph's hand-wired context: long-lived clients (AppContext) plus what each
+// request adds (RequestContext).
+import type pg from 'pg';
+import type { Config } from '../../../lib/config.js';
+import type { PrismaClient } from '../../../lib/db.js';
+import type { Logger } from '../../../lib/logger.js';
+import type { Viewer } from '../../../lib/auth/viewer-context.js';
+import type { ObjectStorage } from './storage/storage.js';
+import type { MediaLimits } from './media/ingest.js';
+import type { PostLoaders } from './loaders.js';
+
+export interface AppContext {
+  cfg: Config;
+  logger: Logger;
+  pool: pg.Pool;
+  prisma: PrismaClient;
+  storage: ObjectStorage;
+  mediaLimits: MediaLimits;
+}
+
+export interface RequestContext {
+  app: AppContext;
+  viewer: Viewer;
+  loaders: PostLoaders;
+}

@@ -1,0 +1,170 @@
+// The media janitor: deletes media never attached to a post within the grace period, and
+// the objects of deleted posts, with their rows. Safe with several replicas: rows are
+// claimed with FOR UPDATE SKIP LOCKED, and the objects are deleted while the claim holds,
+// so a createPost racing the janitor either attaches the media first (and the janitor
+// skips it) or waits and then finds the media gone (NOT_FOUND).
+import type { AppContext } from './context.js';
+
+export interface JanitorPass {
+  /** Unattached media rows deleted (with their objects). */
+  orphanedMedia: number;
+  /** Deleted posts whose objects were removed. */
+  purgedPosts: number;
+}
+
+// pg returns bigint columns as decimal strings.
+interface ClaimedMedia {
+  id: string;
+  object_keys: string[];
+  upload_key: string | null;
+  upload_multipart_id: string | null;
+}
+
+function keysOf(rows: readonly ClaimedMedia[]): string[] {
+  const keys = new Set<string>();
+  for (const r of rows) {
+    for (const k of r.object_keys) keys.add(k);
+    if (r.upload_key) keys.add(r.upload_key);
+  }
+  return [...keys];
+}
+
+async function removeObjects(app: AppContext, rows: readonly ClaimedMedia[]): Promise<void> {
+  for (const r of rows) {
+    if (r.upload_key && r.upload_multipart_id) {
+      await app.storage
+        .abortMultipart(r.upload_key, r.upload_multipart_id)
+        .catch((err: unknown) => app.logger.debug({ err }, 'abort multipart upload'));
+    }
+  }
+  const keys = keysOf(rows);
+  if (keys.length) await app.storage.delete(keys);
+}
+
+/** One batch of unattached media older than the grace period. */
+async function collectOrphans(
+  app: AppContext,
+  graceHours: number,
+  batchSize: number,
+): Promise<number> {
+  const client = await app.pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query<ClaimedMedia>(
+      `SELECT id, object_keys, upload_key, upload_multipart_id FROM posts.media
+       WHERE attached_at IS NULL AND created_at <= now() - $1 * interval '1 hour'
+       ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      [graceHours, batchSize],
+    );
+    if (rows.length) {
+      await removeObjects(app, rows);
+      await client.query('DELETE FROM posts.media WHERE id = ANY($1::bigint[])', [
+        rows.map((r) => r.id),
+      ]);
+    }
+    await client.query('COMMIT');
+    return rows.length;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** One batch of deleted posts (or just `postId`): their media objects and rows go. */
+async function purgeDeletedPosts(
+  app: AppContext,
+  batchSize: number,
+  postId?: bigint,
+): Promise<number> {
+  const client = await app.pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows: posts } = await client.query<{ id: string }>(
+      `SELECT id FROM posts.posts
+       WHERE deleted_at IS NOT NULL AND purged_at IS NULL AND ($2::bigint IS NULL OR id = $2)
+       ORDER BY deleted_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [batchSize, postId?.toString() ?? null],
+    );
+    if (posts.length) {
+      const ids = posts.map((p) => p.id);
+      const { rows: media } = await client.query<ClaimedMedia>(
+        `SELECT m.id, m.object_keys, m.upload_key, m.upload_multipart_id
+         FROM posts.post_media pm JOIN posts.media m ON m.id = pm.media_id
+         WHERE pm.post_id = ANY($1::bigint[]) FOR UPDATE OF m`,
+        [ids],
+      );
+      await removeObjects(app, media);
+      // The post row stays as a tombstone (deleted_at); its carousel rows go with the media.
+      await client.query('DELETE FROM posts.media WHERE id = ANY($1::bigint[])', [
+        media.map((m) => m.id),
+      ]);
+      await client.query('UPDATE posts.posts SET purged_at = now() WHERE id = ANY($1::bigint[])', [
+        ids,
+      ]);
+    }
+    await client.query('COMMIT');
+    return posts.length;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Removes a just-deleted post's objects (called right after deletePost commits). */
+export async function purgePost(app: AppContext, postId: bigint): Promise<boolean> {
+  return (await purgeDeletedPosts(app, 1, postId)) > 0;
+}
+
+/** Runs the janitor until nothing is due (tests call this; the timer below does too). */
+export async function runJanitorOnce(
+  app: AppContext,
+  opts: { graceHours?: number; batchSize?: number } = {},
+): Promise<JanitorPass> {
+  const graceHours = opts.graceHours ?? app.cfg.MEDIA_ORPHAN_GRACE_HOURS;
+  const batchSize = opts.batchSize ?? 100;
+  const pass: JanitorPass = { orphanedMedia: 0, purgedPosts: 0 };
+  for (;;) {
+    const n = await collectOrphans(app, graceHours, batchSize);
+    pass.orphanedMedia += n;
+    if (n < batchSize) break;
+  }
+  for (;;) {
+    const n = await purgeDeletedPosts(app, batchSize);
+    pass.purgedPosts += n;
+    if (n < batchSize) break;
+  }
+  return pass;
+}
+
+export interface Janitor {
+  stop(): Promise<void>;
+}
+
+/** Runs a pass every MEDIA_JANITOR_INTERVAL_SECONDS (0: never) in this process. */
+export function startJanitor(app: AppContext): Janitor {
+  const everyMs = app.cfg.MEDIA_JANITOR_INTERVAL_SECONDS * 1000;
+  if (everyMs === 0) return { stop: async () => {} };
+  let running: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = runJanitorOnce(app)
+      .then((pass) => {
+        if (pass.orphanedMedia || pass.purgedPosts) app.logger.info(pass, 'media janitor pass');
+      })
+      .catch((err: unknown) => app.logger.warn({ err }, 'media janitor pass failed'))
+      .finally(() => {
+        running = null;
+      });
+  }, everyMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

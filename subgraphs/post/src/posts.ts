@@ -1,0 +1,108 @@
+// Creating and deleting posts. A post, its carousel rows, the media's attachment, the
+// author's counter and the outbox event commit together or not at all.
+import { badInput, conflict, forbidden, notFound } from '../../../lib/errors.js';
+import type { PostCreatedV1, PostDeletedV1 } from '../../../lib/events.js';
+import { extractHashtags } from '../../../lib/hashtags.js';
+import { enqueue } from '../../../lib/outbox/outbox.js';
+import type { AppContext } from './context.js';
+import type { PostRow } from './loaders.js';
+import type { CreatePostInput } from './validation.js';
+
+interface LockedMedia {
+  id: bigint;
+  owner_id: bigint;
+  status: string;
+  type: string | null;
+  width: number | null;
+  height: number | null;
+  attached_at: Date | null;
+}
+
+export async function createPost(
+  app: AppContext,
+  authorId: bigint,
+  input: CreatePostInput,
+): Promise<PostRow> {
+  const hashtags = extractHashtags(input.caption);
+  return app.prisma.$transaction(async (tx) => {
+    // Locks the media against a concurrent createPost or janitor pass.
+    const rows = await tx.$queryRaw<LockedMedia[]>`
+      SELECT id, owner_id, status, type, width, height, attached_at
+      FROM posts.media WHERE id = ANY(${input.mediaIds}::bigint[])
+      ORDER BY id FOR UPDATE`;
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const media = input.mediaIds.map((id, i) => {
+      const m = byId.get(id);
+      if (!m) throw notFound(`mediaIds[${i}]: no such media`);
+      return m;
+    });
+    media.forEach((m, i) => {
+      if (m.owner_id !== authorId) throw forbidden(`mediaIds[${i}] is not your media`);
+    });
+    media.forEach((m, i) => {
+      if (m.status !== 'READY')
+        throw badInput(
+          m.status === 'PROCESSING'
+            ? `mediaIds[${i}] is still processing; try again when it is ready`
+            : `mediaIds[${i}] could not be processed`,
+          `mediaIds[${i}]`,
+        );
+      if (m.attached_at)
+        throw conflict(`mediaIds[${i}] is already used in a post`, `mediaIds[${i}]`);
+    });
+
+    const post = await tx.post.create({
+      data: { authorId, caption: input.caption, hashtags },
+    });
+    await tx.$executeRaw`
+      INSERT INTO posts.post_media (post_id, media_id, position)
+      SELECT ${post.id}, m.id, (m.pos - 1)::smallint
+      FROM unnest(${input.mediaIds}::bigint[]) WITH ORDINALITY AS m(id, pos)`;
+    await tx.$executeRaw`
+      UPDATE posts.media SET attached_at = now() WHERE id = ANY(${input.mediaIds}::bigint[])`;
+    await tx.$executeRaw`
+      INSERT INTO posts.author_stats (author_id, post_count) VALUES (${authorId}, 1)
+      ON CONFLICT (author_id) DO UPDATE SET post_count = posts.author_stats.post_count + 1`;
+    const payload: PostCreatedV1 = {
+      v: 1,
+      postId: post.id.toString(),
+      authorId: authorId.toString(),
+      createdAt: post.createdAt.toISOString(),
+      caption: post.caption ?? '',
+      hashtags,
+      media: media.map((m) => ({
+        id: m.id.toString(),
+        type: m.type === 'VIDEO' ? 'video' : 'image',
+        width: m.width,
+        height: m.height,
+      })),
+    };
+    await enqueue(tx, 'posts', 'post.created', payload);
+    return post;
+  });
+}
+
+/** Soft-deletes the post (gone for readers at once); its objects are removed afterwards. */
+export async function deletePost(app: AppContext, viewerId: bigint, postId: bigint): Promise<void> {
+  await app.prisma.$transaction(async (tx) => {
+    const rows = await tx.$queryRaw<{ author_id: bigint; created_at: Date }[]>`
+      SELECT author_id, created_at FROM posts.posts
+      WHERE id = ${postId} AND deleted_at IS NULL FOR UPDATE`;
+    const post = rows[0];
+    if (!post) throw notFound('Post not found');
+    if (post.author_id !== viewerId) throw forbidden('You can only delete your own posts');
+    const deleted = await tx.$queryRaw<{ deleted_at: Date }[]>`
+      UPDATE posts.posts SET deleted_at = now() WHERE id = ${postId} RETURNING deleted_at`;
+    await tx.$executeRaw`
+      UPDATE posts.author_stats SET post_count = post_count - 1
+      WHERE author_id = ${viewerId} AND post_count > 0`;
+    const payload: PostDeletedV1 = {
+      v: 1,
+      postId: postId.toString(),
+      authorId: viewerId.toString(),
+      createdAt: post.created_at.toISOString(),
+      deletedAt: deleted[0]!.deleted_at.toISOString(),
+    };
+    await enqueue(tx, 'posts', 'post.deleted', payload);
+  });
+}

@@ -1,0 +1,83 @@
+// Wires the post subgraph: clients, storage, the GraphQL route, the internal upload
+// route, the media file and fs upload routes, the outbox relay and the media janitor.
+import type { Config } from '../../../lib/config.js';
+import { createPool, createPrisma } from '../../../lib/db.js';
+import { createLogger } from '../../../lib/logger.js';
+import { natsProbe, postgresProbe } from '../../../lib/health.js';
+import { boundPort, createHttpServer, type RunningService } from '../../../lib/http/server.js';
+import { mountSubgraph } from '../../../lib/http/subgraph.js';
+import { connectNats, ensureStreams } from '../../../lib/nats.js';
+import { startOutboxRelay } from '../../../lib/outbox/relay.js';
+import type { AppContext, RequestContext } from './context.js';
+import { startJanitor } from './janitor.js';
+import { createLoaders } from './loaders.js';
+import { mediaLimits } from './media/ingest.js';
+import { resolvers } from './resolvers.js';
+import {
+  createStorage,
+  registerFsUploadRoutes,
+  registerMediaFileRoutes,
+} from './storage/storage.js';
+import { registerUploadRoute } from './upload-route.js';
+
+export interface PostService extends RunningService {
+  /** For tests and tools: the wired clients (runJanitorOnce(app) etc.). */
+  app: AppContext;
+}
+
+export async function startPostService(cfg: Config, port = cfg.POST_PORT): Promise<PostService> {
+  const logger = createLogger('post', cfg);
+  const pool = createPool(cfg);
+  const prisma = createPrisma(pool);
+  const nc = await connectNats(cfg, 'mosaic-post', logger);
+  await ensureStreams(nc, cfg.NATS_PREFIX);
+  const storage = await createStorage(cfg);
+
+  const app: AppContext = { cfg, logger, pool, prisma, storage, mediaLimits: mediaLimits(cfg) };
+
+  const http = createHttpServer({
+    logger,
+    probes: { postgres: postgresProbe(pool), nats: natsProbe(nc) },
+  });
+  await mountSubgraph<RequestContext>({
+    app: http,
+    logger,
+    schemaFile: new URL('../schema.graphql', import.meta.url),
+    resolvers,
+    signingSecret: cfg.INTERNAL_SIGNING_SECRET,
+    context: (viewer) => ({ app, viewer, loaders: createLoaders(prisma) }),
+  });
+  registerUploadRoute(http, app);
+  if (storage.kind === 'fs') {
+    registerFsUploadRoutes(http, storage, cfg);
+    registerMediaFileRoutes(http, storage);
+  }
+  const relay = startOutboxRelay({
+    pool,
+    nc,
+    schema: 'posts',
+    prefix: cfg.NATS_PREFIX,
+    logger,
+    pollMs: cfg.OUTBOX_POLL_MS,
+    batchSize: cfg.OUTBOX_BATCH_SIZE,
+    retentionDays: cfg.OUTBOX_RETENTION_DAYS,
+  });
+  const janitor = startJanitor(app);
+
+  await http.listen({ port, host: cfg.HOST });
+  const actualPort = boundPort(http, port);
+  logger.info({ port: actualPort, storage: storage.kind }, 'post subgraph listening');
+  return {
+    app,
+    port: actualPort,
+    url: `http://127.0.0.1:${actualPort}/graphql`,
+    async close() {
+      await http.close();
+      await janitor.stop();
+      await relay.stop();
+      await nc.drain().catch(() => {});
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,284 @@
+// S3-compatible storage (MinIO, AWS S3, s3rver in tests) through the minio client.
+// Objects over 5 MB go up as multipart in 5 MB parts, so a stream is never buffered
+// beyond one part. Path-style addressing (what MinIO expects).
+import { createHash, createHmac } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { Client } from 'minio';
+import { assertKey, ObjectNotFound } from './keys.js';
+import type { ObjectStorage } from './storage.js';
+
+export const S3_PART_SIZE = 5 * 1024 * 1024;
+/** SigV4 presigned URLs are valid for at most 7 days. */
+const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
+
+export interface S3StorageOptions {
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  bucket: string;
+  region: string;
+  /** Public base URL of the bucket (CDN); presigned GETs are used when unset. */
+  publicBaseUrl?: string | undefined;
+}
+
+function isNotFound(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'NotFound' || code === 'NoSuchKey' || code === 'NoSuchObject';
+}
+
+export class S3Storage implements ObjectStorage {
+  readonly kind = 's3' as const;
+  readonly client: Client;
+  readonly bucket: string;
+  private readonly opts: S3StorageOptions;
+  private readonly endpoint: URL;
+
+  constructor(opts: S3StorageOptions) {
+    this.opts = opts;
+    this.bucket = opts.bucket;
+    this.endpoint = new URL(opts.endpoint);
+    const useSSL = this.endpoint.protocol === 'https:';
+    this.client = new Client({
+      endPoint: this.endpoint.hostname,
+      port: this.endpoint.port ? Number(this.endpoint.port) : useSSL ? 443 : 80,
+      useSSL,
+      accessKey: opts.accessKey,
+      secretKey: opts.secretKey,
+      region: opts.region,
+      pathStyle: true,
+      partSize: S3_PART_SIZE,
+    });
+  }
+
+  /** Creates the bucket if it is missing. */
+  async init(): Promise<void> {
+    if (!(await this.client.bucketExists(this.bucket))) {
+      try {
+        await this.client.makeBucket(this.bucket, this.opts.region);
+      } catch (err) {
+        // Another replica created it in between.
+        const code = (err as { code?: unknown }).code;
+        if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw err;
+      }
+    }
+  }
+
+  async put(
+    key: string,
+    body: Readable | Buffer,
+    meta: { contentType: string; size?: number },
+  ): Promise<void> {
+    assertKey(key);
+    const headers = { 'Content-Type': meta.contentType };
+    if (Buffer.isBuffer(body)) {
+      await this.client.putObject(this.bucket, key, body, body.length, headers);
+      return;
+    }
+    // Our own part loop rather than putObject's: that one first lists pending uploads
+    // (to resume them), which not every S3 server implements, and buffers a part of
+    // up to 5 TiB / 10,000 when the size is unknown.
+    let uploadId: string | undefined;
+    const etags: { part: number; etag: string }[] = [];
+    try {
+      for await (const part of chunks(body, S3_PART_SIZE)) {
+        if (uploadId === undefined) {
+          if (part.last) {
+            await this.client.putObject(this.bucket, key, part.data, part.data.length, headers);
+            return;
+          }
+          uploadId = await this.client.initiateNewMultipartUpload(this.bucket, key, headers);
+        }
+        const partNumber = etags.length + 1;
+        const r = await this.client.uploadPart(
+          {
+            bucketName: this.bucket,
+            objectName: key,
+            uploadID: uploadId,
+            partNumber,
+            headers: { 'Content-Length': part.data.length },
+          },
+          part.data,
+        );
+        etags.push({ part: partNumber, etag: r.etag });
+      }
+      if (uploadId === undefined) {
+        await this.client.putObject(this.bucket, key, Buffer.alloc(0), 0, headers);
+        return;
+      }
+      await this.client.completeMultipartUpload(this.bucket, key, uploadId, etags);
+    } catch (err) {
+      if (uploadId !== undefined) {
+        await this.client.abortMultipartUpload(this.bucket, key, uploadId).catch(() => {});
+      }
+      throw err;
+    }
+  }
+
+  async openRead(key: string): Promise<Readable> {
+    try {
+      return await this.client.getObject(this.bucket, assertKey(key));
+    } catch (err) {
+      if (isNotFound(err)) throw new ObjectNotFound(key);
+      throw err;
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.client.statObject(this.bucket, assertKey(key));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const k of keys) assertKey(k);
+    // DeleteObjects takes at most 1000 keys; missing keys are not reported as errors.
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      const failed = await this.client.removeObjects(this.bucket, [...batch]);
+      const real = (failed as { Code?: string; code?: string }[]).filter(
+        (f) => f && (f.Code ?? f.code) && (f.Code ?? f.code) !== 'NoSuchKey',
+      );
+      if (real.length > 0) throw new Error(`S3 delete failed for ${real.length} object(s)`);
+    }
+  }
+
+  publicUrl(key: string): string {
+    const path = encodeKey(assertKey(key));
+    if (this.opts.publicBaseUrl) return `${this.opts.publicBaseUrl.replace(/\/$/, '')}/${path}`;
+    // Signed from the start of the current UTC day, so the URL is stable for a day
+    // (cacheable by browsers and CDNs) and stays valid for at least 6 more.
+    const day = new Date();
+    day.setUTCHours(0, 0, 0, 0);
+    return this.presignGet(key, MAX_PRESIGN_SECONDS, day);
+  }
+
+  /** Synchronous SigV4 query-string presign of a GET (publicUrl must not be async). */
+  presignGet(key: string, expiresSeconds: number, date: Date): string {
+    const amzDate = date
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
+    const ymd = amzDate.slice(0, 8);
+    const scope = `${ymd}/${this.opts.region}/s3/aws4_request`;
+    const host = this.endpoint.host;
+    const canonicalPath = `/${uriEncode(this.bucket)}/${encodeKey(key)}`;
+    const query: [string, string][] = [
+      ['X-Amz-Algorithm', 'AWS4-HMAC-SHA256'],
+      ['X-Amz-Credential', `${this.opts.accessKey}/${scope}`],
+      ['X-Amz-Date', amzDate],
+      ['X-Amz-Expires', String(Math.min(expiresSeconds, MAX_PRESIGN_SECONDS))],
+      ['X-Amz-SignedHeaders', 'host'],
+    ];
+    const canonicalQuery = query
+      .map(([k, v]) => `${uriEncode(k)}=${uriEncode(v)}`)
+      .sort()
+      .join('&');
+    const canonicalRequest = [
+      'GET',
+      canonicalPath,
+      canonicalQuery,
+      `host:${host}\n`,
+      'host',
+      'UNSIGNED-PAYLOAD',
+    ].join('\n');
+    const stringToSign = [
+      'AWS4-HMAC-SHA256',
+      amzDate,
+      scope,
+      createHash('sha256').update(canonicalRequest).digest('hex'),
+    ].join('\n');
+    const hmac = (k: Buffer | string, d: string) => createHmac('sha256', k).update(d).digest();
+    const signingKey = hmac(
+      hmac(hmac(hmac(`AWS4${this.opts.secretKey}`, ymd), this.opts.region), 's3'),
+      'aws4_request',
+    );
+    const signature = createHmac('sha256', signingKey).update(stringToSign).digest('hex');
+    const origin = `${this.endpoint.protocol}//${host}`;
+    return `${origin}${canonicalPath}?${canonicalQuery}&X-Amz-Signature=${signature}`;
+  }
+
+  async presignPut(key: string, _contentType: string, expiresSeconds: number): Promise<string> {
+    return this.client.presignedPutObject(this.bucket, assertKey(key), expiresSeconds);
+  }
+
+  async startMultipart(key: string, contentType: string): Promise<string> {
+    return this.client.initiateNewMultipartUpload(this.bucket, assertKey(key), {
+      'Content-Type': contentType,
+    });
+  }
+
+  async presignPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    expiresSeconds: number,
+  ): Promise<string> {
+    return this.client.presignedUrl('PUT', this.bucket, assertKey(key), expiresSeconds, {
+      partNumber: String(partNumber),
+      uploadId,
+    });
+  }
+
+  async completeMultipart(
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<void> {
+    await this.client.completeMultipartUpload(
+      this.bucket,
+      assertKey(key),
+      uploadId,
+      parts.map((p) => ({ part: p.partNumber, etag: p.etag.replace(/^"|"$/g, '') })),
+    );
+  }
+
+  async abortMultipart(key: string, uploadId: string): Promise<void> {
+    await this.client.abortMultipartUpload(this.bucket, assertKey(key), uploadId);
+  }
+}
+
+/** RFC 3986 encoding as SigV4 requires. */
+function uriEncode(s: string): string {
+  return encodeURIComponent(s).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+const encodeKey = (key: string) => key.split('/').map(uriEncode).join('/');
+
+/** Re-chunks a stream into parts of exactly `size` bytes (the last may be shorter). */
+async function* chunks(
+  source: AsyncIterable<Buffer | string>,
+  size: number,
+): AsyncGenerator<{ data: Buffer; last: boolean }> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let ready: Buffer | undefined;
+  for await (const c of source) {
+    let chunk = typeof c === 'string' ? Buffer.from(c) : c;
+    while (chunk.length > 0) {
+      const take = Math.min(size - pendingBytes, chunk.length);
+      pending.push(chunk.subarray(0, take));
+      pendingBytes += take;
+      chunk = chunk.subarray(take);
+      if (pendingBytes === size) {
+        // Hold a full part back until we know whether more follows (is it the last?).
+        if (ready) yield { data: ready, last: false };
+        ready = Buffer.concat(pending);
+        pending = [];
+        pendingBytes = 0;
+      }
+    }
+  }
+  if (pendingBytes > 0) {
+    if (ready) yield { data: ready, last: false };
+    yield { data: Buffer.concat(pending), last: true };
+  } else if (ready) {
+    yield { data: ready, last: true };
+  }
+}

@@ -1,0 +1,76 @@
+// Signed, expiring tokens for fs-"presigned" upload URLs (PUT /v1/uploads/:token):
+// base64url(JSON payload) "." base64url(HMAC-SHA256). The key is derived from
+// INTERNAL_SIGNING_SECRET with a purpose label, so these tokens are useless elsewhere.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export interface UploadTarget {
+  key: string;
+  contentType: string;
+  uploadId?: string;
+  partNumber?: number;
+}
+
+interface Payload {
+  k: string;
+  c: string;
+  u?: string;
+  p?: number;
+  /** Expiry, unix seconds. */
+  e: number;
+}
+
+export type VerifiedUpload =
+  { ok: true; target: UploadTarget } | { ok: false; reason: 'invalid' | 'expired' };
+
+const keyCache = new Map<string, Buffer>();
+function signingKey(secret: string): Buffer {
+  let k = keyCache.get(secret);
+  if (!k) {
+    k = createHmac('sha256', secret).update('mosaic:upload-token:v1').digest();
+    keyCache.set(secret, k);
+  }
+  return k;
+}
+
+const mac = (secret: string, body: string) =>
+  createHmac('sha256', signingKey(secret)).update(body).digest();
+
+export function signUploadToken(
+  secret: string,
+  target: UploadTarget,
+  expiresSeconds: number,
+  now = Date.now(),
+): string {
+  const payload: Payload = {
+    k: target.key,
+    c: target.contentType,
+    e: Math.floor(now / 1000) + Math.max(1, Math.floor(expiresSeconds)),
+  };
+  if (target.uploadId !== undefined) payload.u = target.uploadId;
+  if (target.partNumber !== undefined) payload.p = target.partNumber;
+  const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
+  return `${body}.${mac(secret, body).toString('base64url')}`;
+}
+
+export function verifyUploadToken(secret: string, token: string, now = Date.now()): VerifiedUpload {
+  const dot = token.indexOf('.');
+  if (dot <= 0 || token.length > 4096) return { ok: false, reason: 'invalid' };
+  const body = token.slice(0, dot);
+  const sig = Buffer.from(token.slice(dot + 1), 'base64url');
+  const expected = mac(secret, body);
+  if (sig.length !== expected.length || !timingSafeEqual(sig, expected)) {
+    return { ok: false, reason: 'invalid' };
+  }
+  let p: Payload;
+  try {
+    p = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Payload;
+  } catch {
+    return { ok: false, reason: 'invalid' };
+  }
+  if (typeof p.k !== 'string' || typeof p.e !== 'number') return { ok: false, reason: 'invalid' };
+  if (p.e * 1000 <= now) return { ok: false, reason: 'expired' };
+  const target: UploadTarget = { key: p.k, contentType: typeof p.c === 'string' ? p.c : '' };
+  if (typeof p.u === 'string') target.uploadId = p.u;
+  if (typeof p.p === 'number') target.partNumber = p.p;
+  return { ok: true, target };
+}

@@ -1,0 +1,223 @@
+// Media records through their life: reserved as PROCESSING, made READY from what ingest
+// stored, or dropped with their objects. Direct-to-storage uploads (createUpload /
+// completeUpload) keep their bookkeeping on the same row.
+import type { Readable } from 'node:stream';
+import {
+  appError,
+  badInput,
+  conflict,
+  forbidden,
+  notFound,
+  ErrorCode,
+} from '../../../lib/errors.js';
+import type { AppContext } from './context.js';
+import {
+  ingestMedia,
+  ingestStoredObject,
+  MediaRejected,
+  type IngestedMedia,
+} from './media/ingest.js';
+import { mediaKeyPrefix, readyColumns, uploadKey, type MediaRow } from './media-records.js';
+import type { CreateUploadInput } from './validation.js';
+
+/** A GraphQL error with the rejection's code (413 / 415 / 400 over REST). */
+export function rejectionError(err: MediaRejected) {
+  return appError(ErrorCode[err.code], err.message);
+}
+
+async function nextId(app: AppContext): Promise<bigint> {
+  const rows = await app.prisma.$queryRaw<{ id: bigint }[]>`SELECT posts.next_id() AS id`;
+  return rows[0]!.id;
+}
+
+/** A PROCESSING row that owns whatever the upload is about to store. */
+export async function reserveMedia(app: AppContext, ownerId: bigint): Promise<bigint> {
+  const row = await app.prisma.media.create({
+    data: { ownerId, status: 'PROCESSING' },
+    select: { id: true },
+  });
+  return row.id;
+}
+
+/** Turns the reserved row READY. If the row is gone (janitor), the objects go too. */
+export async function finishMedia(
+  app: AppContext,
+  id: bigint,
+  ingested: IngestedMedia,
+  extra: { altText?: string | null; uploadKey?: string | null } = {},
+): Promise<MediaRow> {
+  const updated = await app.prisma.media.updateManyAndReturn({
+    where: { id, status: 'PROCESSING' },
+    data: {
+      ...readyColumns(ingested),
+      ...(extra.altText !== undefined ? { altText: extra.altText } : {}),
+      ...(extra.uploadKey !== undefined ? { uploadKey: extra.uploadKey } : {}),
+      uploadMultipartId: null,
+      uploadExpiresAt: null,
+    },
+  });
+  const row = updated[0];
+  if (!row) {
+    await app.storage.delete(ingested.keys);
+    throw conflict('This upload was abandoned; upload the file again');
+  }
+  return row;
+}
+
+/** Deletes a reserved row that never became READY (its objects are already gone). */
+export async function dropMedia(app: AppContext, id: bigint): Promise<void> {
+  await app.prisma.media.deleteMany({ where: { id, status: { not: 'READY' } } });
+}
+
+/** Ingests a streamed upload into an already reserved row's key space. */
+export function ingestStream(app: AppContext, id: bigint, source: Readable) {
+  return ingestMedia(app.storage, source, {
+    keyPrefix: mediaKeyPrefix(id),
+    limits: app.mediaLimits,
+  });
+}
+
+export interface UploadTicket {
+  uploadId: string;
+  expiresAt: Date;
+  url: string | null;
+  partSize: number | null;
+  parts: { partNumber: number; url: string }[];
+}
+
+/** S3 allows at most 10,000 parts per multipart upload. */
+const MAX_PARTS = 10_000;
+
+export async function createUpload(
+  app: AppContext,
+  ownerId: bigint,
+  input: CreateUploadInput,
+): Promise<UploadTicket> {
+  const kind = input.contentType.split('/')[0];
+  if (kind !== 'image' && kind !== 'video')
+    throw appError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Only images and videos can be uploaded');
+  const max = kind === 'image' ? app.mediaLimits.maxImageBytes : app.mediaLimits.maxVideoBytes;
+  if (input.byteSize > max)
+    throw appError(ErrorCode.PAYLOAD_TOO_LARGE, `A ${kind} may be at most ${max} bytes`);
+  const partSize = app.cfg.UPLOAD_PART_SIZE_BYTES;
+  const partCount = Math.ceil(input.byteSize / partSize);
+  if (partCount > MAX_PARTS)
+    throw appError(ErrorCode.PAYLOAD_TOO_LARGE, 'The file needs too many upload parts');
+
+  const id = await nextId(app);
+  const key = uploadKey(id);
+  const ttl = app.cfg.UPLOAD_URL_TTL_SECONDS;
+  const expiresAt = new Date(Date.now() + ttl * 1000);
+  // The row comes first, so the janitor can clean up whatever the client leaves behind.
+  await app.prisma.media.create({
+    data: {
+      id,
+      ownerId,
+      status: 'PROCESSING',
+      altText: input.altText,
+      uploadKey: key,
+      uploadContentType: input.contentType,
+      uploadBytes: BigInt(input.byteSize),
+      uploadExpiresAt: expiresAt,
+    },
+  });
+  if (partCount <= 1) {
+    const url = await app.storage.presignPut(key, input.contentType, ttl);
+    return { uploadId: id.toString(), expiresAt, url, partSize: null, parts: [] };
+  }
+  const multipartId = await app.storage.startMultipart(key, input.contentType);
+  await app.prisma.media.update({ where: { id }, data: { uploadMultipartId: multipartId } });
+  const parts = await Promise.all(
+    Array.from({ length: partCount }, async (_, i) => ({
+      partNumber: i + 1,
+      url: await app.storage.presignPart(key, multipartId, i + 1, ttl),
+    })),
+  );
+  return { uploadId: id.toString(), expiresAt, url: null, partSize, parts };
+}
+
+export async function completeUpload(
+  app: AppContext,
+  ownerId: bigint,
+  id: bigint,
+  parts: { partNumber: number; etag: string }[] | null | undefined,
+): Promise<MediaRow> {
+  const row = await app.prisma.media.findUnique({ where: { id } });
+  if (!row) throw notFound('Upload not found');
+  if (row.ownerId !== ownerId) throw forbidden('This upload is not yours');
+  if (row.status !== 'PROCESSING') throw conflict('This upload was already completed');
+  if (!row.uploadKey) throw notFound('Upload not found');
+  if (!row.uploadExpiresAt) throw conflict('This upload is already being completed');
+  if (row.uploadExpiresAt.getTime() < Date.now())
+    throw badInput('This upload has expired; start a new one', 'uploadId');
+  const key = row.uploadKey;
+
+  if (row.uploadMultipartId) {
+    const expected = Math.ceil(Number(row.uploadBytes ?? 0) / app.cfg.UPLOAD_PART_SIZE_BYTES);
+    const given = [...(parts ?? [])].sort((a, b) => a.partNumber - b.partNumber);
+    const numbersOk =
+      given.length === expected && given.every((p, i) => p.partNumber === i + 1 && p.etag);
+    if (!numbersOk)
+      throw badInput(`parts must list the ETag of each of the ${expected} parts`, 'parts');
+  }
+  // Only one completeUpload wins; the other gets CONFLICT.
+  const claimed = await app.prisma.media.updateMany({
+    where: { id, status: 'PROCESSING', uploadExpiresAt: { not: null } },
+    data: { uploadExpiresAt: null },
+  });
+  if (claimed.count !== 1) throw conflict('This upload is already being completed');
+
+  const fail = async (err: MediaRejected) => {
+    if (row.uploadMultipartId)
+      await app.storage.abortMultipart(key, row.uploadMultipartId).catch(() => {});
+    await app.storage.delete([key]);
+    await app.prisma.media.updateMany({
+      where: { id },
+      data: { status: 'FAILED', failureCode: err.code, uploadMultipartId: null },
+    });
+    return rejectionError(err);
+  };
+
+  if (row.uploadMultipartId) {
+    try {
+      await app.storage.completeMultipart(
+        key,
+        row.uploadMultipartId,
+        [...parts!].sort((a, b) => a.partNumber - b.partNumber),
+      );
+      // The object now exists whole; a retry after a later failure treats it as one PUT.
+      await app.prisma.media.updateMany({ where: { id }, data: { uploadMultipartId: null } });
+    } catch (err) {
+      app.logger.info({ err }, 'completing a multipart upload failed');
+      throw await fail(
+        new MediaRejected('BAD_USER_INPUT', 'The parts do not match what was uploaded'),
+      );
+    }
+  } else if (!(await app.storage.exists(key))) {
+    // Not claimed for good: the client may still PUT and try again.
+    await app.prisma.media.updateMany({
+      where: { id },
+      data: { uploadExpiresAt: row.uploadExpiresAt },
+    });
+    throw badInput('Nothing was uploaded yet; PUT the file to the upload URL first', 'uploadId');
+  }
+
+  let ingested: IngestedMedia;
+  try {
+    ingested = await ingestStoredObject(app.storage, key, {
+      keyPrefix: mediaKeyPrefix(id),
+      limits: app.mediaLimits,
+    });
+  } catch (err) {
+    if (err instanceof MediaRejected) throw await fail(err);
+    // Not the file's fault (a tool timed out, storage hiccuped): the client may retry.
+    await app.prisma.media
+      .updateMany({ where: { id }, data: { uploadExpiresAt: row.uploadExpiresAt } })
+      .catch(() => {});
+    throw err;
+  }
+  // The original may carry EXIF/GPS: only the processed objects stay.
+  const keepsOriginal = ingested.keys.includes(key);
+  if (!keepsOriginal) await app.storage.delete([key]);
+  return finishMedia(app, id, ingested, { uploadKey: keepsOriginal ? key : null });
+}
