@@ -38,12 +38,14 @@ RUN node scripts/prisma-generate.mjs \
 FROM base AS prod-deps
 COPY package.json package-lock.json ./
 # No production dependency needs an install script (@node-rs/argon2 ships prebuilt
-# binaries as optional dependencies; protobufjs' postinstall is only a version notice).
+# binaries as optional dependencies; protobufjs' postinstall is only a version notice),
+# except the ffmpeg/ffprobe packages' `chmod u+x`, done here for every user instead.
 # --legacy-peer-deps: @prisma/client lists the prisma CLI and typescript as optional
 # peers, which the lockfile marks devOptional, so plain --omit=dev still installs them
 # and their closure (about 250 MB: Studio, pglite, effect...). The runtime needs neither;
 # a real runtime peer must be listed in "dependencies" itself.
 RUN npm ci --omit=dev --ignore-scripts --legacy-peer-deps \
+ && chmod a+x node_modules/@ffmpeg-installer/*/ffmpeg node_modules/@ffprobe-installer/*/ffprobe \
  && npm cache clean --force
 
 # ---- runtime --------------------------------------------------------------------------
