@@ -16,8 +16,11 @@ export function createPool(cfg: Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_SIZ
     connectionTimeoutMillis: 3000,
     idleTimeoutMillis: 30_000,
   });
-  // An idle client losing its connection must not crash the process; the next query retries.
+  // A client losing its connection must not crash the process: idle ones report through
+  // the pool, checked-out ones (transactions) emit on themselves, and an 'error' event
+  // without a listener is fatal in Node. The query in flight still rejects.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

@@ -46,8 +46,8 @@ export async function postGraphql<T>(
 }
 
 export interface StackOptions {
-  /** Environment overrides (limits etc.). */
-  env?: Record<string, string>;
+  /** Environment overrides (limits etc.), or a function of this file's isolation. */
+  env?: Record<string, string> | ((iso: Isolation) => Record<string, string>);
   /** Subgraphs to start (default: all in scripts/services.ts). */
   subgraphs?: string[];
 }
@@ -55,7 +55,7 @@ export interface StackOptions {
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const { env = {}, subgraphs = Object.keys(SUBGRAPHS) } = opts;
   const iso = await isolate();
-  let cfg = parseConfig({ ...iso.env, ...env });
+  let cfg = parseConfig({ ...iso.env, ...(typeof env === 'function' ? env(iso) : env) });
   const running: RunningService[] = [];
   const subgraphUrls: Record<string, string> = {};
   for (const name of subgraphs) {

@@ -1,0 +1,66 @@
+// Accounts, follows and posts through the gateway, for tests that need content quickly.
+// Media rows are inserted READY directly (no upload): these tests are not about media.
+import type { Stack } from './stack.js';
+
+export interface Account {
+  id: string;
+  username: string;
+  token: string;
+}
+
+let n = 0;
+
+export async function signUp(stack: Stack, prefix = 'u'): Promise<Account> {
+  const username = `${prefix}_${Date.now().toString(36)}_${n++}`;
+  const r = await stack.gql<{ signUp: { accessToken: string; user: { id: string } } }>(
+    `mutation($input: SignUpInput!) { signUp(input: $input) { accessToken user { id } } }`,
+    { input: { username, email: `${username}@example.com`, password: 'long enough pw' } },
+  );
+  if (!r.data) throw new Error(`signUp failed: ${JSON.stringify(r.errors)}`);
+  return { id: r.data.signUp.user.id, username, token: r.data.signUp.accessToken };
+}
+
+export async function follow(stack: Stack, follower: Account, followee: Account): Promise<void> {
+  const r = await stack.gql(
+    `mutation($id: ID!) { follow(userId: $id) { id } }`,
+    { id: followee.id },
+    { token: follower.token },
+  );
+  if (r.errors) throw new Error(`follow failed: ${JSON.stringify(r.errors)}`);
+}
+
+export async function readyMedia(stack: Stack, ownerId: string): Promise<string> {
+  const rows = await stack.iso.query<{ id: string }>(
+    `INSERT INTO posts.media (owner_id, type, status, mime_type, bytes, width, height, storage_key, variants, object_keys)
+     VALUES ($1, 'IMAGE', 'READY', 'image/jpeg', 1000, 640, 480, 'm/x/1080.jpg',
+       '[{"width":640,"height":480,"mimeType":"image/jpeg","key":"m/x/640.jpg","bytes":900}]', '{}')
+     RETURNING id::text`,
+    [ownerId],
+  );
+  return rows[0]!.id;
+}
+
+export async function createPost(
+  stack: Stack,
+  author: Account,
+  caption = 'hello',
+): Promise<string> {
+  const mediaId = await readyMedia(stack, author.id);
+  const r = await stack.gql<{ createPost: { id: string } }>(
+    `mutation($input: CreatePostInput!) { createPost(input: $input) { id } }`,
+    { input: { caption, mediaIds: [mediaId] } },
+    { token: author.token },
+  );
+  if (!r.data) throw new Error(`createPost failed: ${JSON.stringify(r.errors)}`);
+  return r.data.createPost.id;
+}
+
+export async function feedIds(stack: Stack, reader: Account, first = 100): Promise<string[]> {
+  const r = await stack.gql<{ feed: { nodes: { id: string }[] } }>(
+    `query($first: Int) { feed(first: $first) { nodes { id } } }`,
+    { first },
+    { token: reader.token },
+  );
+  if (!r.data) throw new Error(`feed failed: ${JSON.stringify(r.errors)}`);
+  return r.data.feed.nodes.map((p) => p.id);
+}
