@@ -15,6 +15,7 @@ import {
   signViewerContext,
   type Viewer,
 } from '../../../lib/auth/viewer-context.js';
+import { collectEvery } from '../../../lib/memory.js';
 import { createLimiter, type Limiter } from '../../../lib/rate-limit.js';
 import { rateLimitedHttp, resolveViewer, type GatewayContext } from '../context.js';
 
@@ -184,7 +185,7 @@ function forwardBody(
         }),
       );
     });
-    pipeline(body, upstream).catch((err: unknown) => {
+    pipeline(body, collectEvery(), upstream).catch((err: unknown) => {
       // After an answer, a cut-off body is the upstream's choice; before one, it failed.
       if (!answered) reject(err instanceof Error ? err : new Error(String(err)));
     });

@@ -14,6 +14,7 @@ import type { Config } from '../../../../lib/config.js';
 import { isValidKey, ObjectNotFound } from '../storage/keys.js';
 import type { ObjectStorage } from '../storage/storage.js';
 import { binaries, run, ToolFailed } from './ffmpeg.js';
+import { collectEvery } from '../../../../lib/memory.js';
 
 /** Enough leading bytes for file-type to recognise every format we accept. */
 const SNIFF_BYTES = 4100;
@@ -249,7 +250,7 @@ async function spool(
   source.pipe(tap);
   try {
     if (declaredBytes !== undefined && declaredBytes > overall) throw tooLarge(undefined, limits);
-    await pipeline(tap, guard, createWriteStream(file));
+    await pipeline(tap, guard, collectEvery(), createWriteStream(file));
   } catch (err) {
     source.unpipe(tap);
     source.off('error', onSourceError);
@@ -567,7 +568,8 @@ async function processVideo(ctx: ProcessContext): Promise<IngestedMedia> {
   const ext = ctx.kind.format;
   const key = `${ctx.opts.keyPrefix}/video.${ext}`;
   const posterKey = `${ctx.opts.keyPrefix}/poster.jpg`;
-  await store(ctx, key, createReadStream(ctx.file), ctx.kind.mime, ctx.bytes);
+  // A large video is read back once more: keep its spent Buffers from piling up (lib/memory.ts).
+  await store(ctx, key, createReadStream(ctx.file).pipe(collectEvery()), ctx.kind.mime, ctx.bytes);
   await store(ctx, posterKey, poster, 'image/jpeg', poster.length);
   return {
     type: 'VIDEO',
