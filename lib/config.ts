@@ -123,6 +123,33 @@ const schema = z.object({
   UPLOAD_URL_TTL_SECONDS: int(3600),
   /** Part size of multipart direct uploads; files up to one part get a single PUT. */
   UPLOAD_PART_SIZE_BYTES: int(8 * 1024 * 1024),
+
+  // ---- search (search subgraph) ----
+  /** Meilisearch; when set, search queries and indexing go there instead of Postgres full-text. */
+  MEILI_URL: optionalUrl,
+  MEILI_MASTER_KEY: z.string().optional(),
+  /** Meilisearch index uid (tests isolate themselves with their own). */
+  MEILI_INDEX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('posts'),
+  /** Run the indexer inside the search service process (off when search-workers run it). */
+  SEARCH_INDEXER: bool(true),
+  /** Events the indexer works on at once per process. */
+  SEARCH_CONSUMER_CONCURRENCY: int(16),
+  /** Unacked events are redelivered after this long. */
+  SEARCH_ACK_WAIT_SECONDS: int(30),
+  /** Postgres text search ranks at most this many newest matches of a query (0: all). */
+  SEARCH_TEXT_CANDIDATES: int(10_000),
+
+  // ---- scale-out (clusters) ----
+  /** Comma-separated host:port seeds of a Redis Cluster; when set, used instead of REDIS_URL. */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^\s*[^\s,:]+:\d+\s*(,\s*[^\s,:]+:\d+\s*)*$/, 'expected host:port,host:port,…')
+    .optional(),
+  /** Replicas of each JetStream stream (3 on a 3-node NATS cluster); consumers inherit it. */
+  NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 });
 
 export type Config = z.infer<typeof schema> & {

@@ -14,12 +14,16 @@ export const SUBGRAPHS: Record<string, StartService> = {
     (await import('../subgraphs/graph/src/service.js')).startGraphService(cfg, port),
   feed: async (cfg, port) =>
     (await import('../subgraphs/feed/src/service.js')).startFeedService(cfg, port),
+  search: async (cfg, port) =>
+    (await import('../subgraphs/search/src/service.js')).startSearchService(cfg, port),
 };
 
 /** Background workers that can run on replicas of their own (not started by default). */
 export const WORKERS: Record<string, StartService> = {
   'feed-worker': async (cfg, port) =>
     (await import('../subgraphs/feed/src/service.js')).startFeedWorker(cfg, port),
+  'search-worker': async (cfg, port) =>
+    (await import('../subgraphs/search/src/service.js')).startSearchWorker(cfg, port),
 };
 
 export const SERVICES: Record<string, StartService> = {

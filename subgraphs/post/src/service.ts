@@ -10,6 +10,7 @@ import { connectNats, ensureStreams } from '../../../lib/nats.js';
 import { startOutboxRelay } from '../../../lib/outbox/relay.js';
 import type { AppContext, RequestContext } from './context.js';
 import { startJanitor } from './janitor.js';
+import { registerInternalRoutes } from './internal-routes.js';
 import { createLoaders } from './loaders.js';
 import { mediaLimits } from './media/ingest.js';
 import { resolvers } from './resolvers.js';
@@ -30,7 +31,7 @@ export async function startPostService(cfg: Config, port = cfg.POST_PORT): Promi
   const pool = createPool(cfg);
   const prisma = createPrisma(pool);
   const nc = await connectNats(cfg, 'mosaic-post', logger);
-  await ensureStreams(nc, cfg.NATS_PREFIX);
+  await ensureStreams(nc, cfg.NATS_PREFIX, cfg.NATS_STREAM_REPLICAS);
   const storage = await createStorage(cfg);
 
   const app: AppContext = { cfg, logger, pool, prisma, storage, mediaLimits: mediaLimits(cfg) };
@@ -48,6 +49,7 @@ export async function startPostService(cfg: Config, port = cfg.POST_PORT): Promi
     context: (viewer) => ({ app, viewer, loaders: createLoaders(prisma) }),
   });
   registerUploadRoute(http, app);
+  registerInternalRoutes(http, app);
   if (storage.kind === 'fs') {
     registerFsUploadRoutes(http, storage, cfg);
     registerMediaFileRoutes(http, storage);

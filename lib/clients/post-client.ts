@@ -1,0 +1,33 @@
+// The post subgraph's internal API, for other subgraphs: batch-first.
+import { callInternal, type InternalClientOptions } from './internal-http.js';
+
+export interface PostSummary {
+  id: string;
+  authorId: string;
+  caption: string;
+  /** Normalized (lib/hashtags.ts). */
+  hashtags: string[];
+  createdAt: string;
+}
+
+export interface PostBatch {
+  posts: PostSummary[];
+  /** Cursor of the next batch, null after the last one. */
+  next: string | null;
+  /** First batch only: about how many live and deleted posts there are (-1: unknown). */
+  estimatedTotal?: number;
+}
+
+export interface PostClient {
+  /** Live posts in id order, `limit` (≤ 5,000) at a time from a cursor. */
+  livePosts(opts?: { after?: string | null; limit?: number }): Promise<PostBatch>;
+}
+
+export function createPostClient(opts: InternalClientOptions): PostClient {
+  return {
+    livePosts: (o = {}) =>
+      callInternal<PostBatch>(opts, '/internal/v1/posts', {
+        query: { after: o.after ?? undefined, limit: o.limit },
+      }),
+  };
+}

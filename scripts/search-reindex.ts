@@ -1,0 +1,54 @@
+// npm run search:reindex — rebuilds the search index (search.posts, hashtag counts and
+// Meilisearch when MEILI_URL is set) from the post subgraph's internal API, with a
+// progress bar on a terminal (a hand-rolled single line: not worth a dependency).
+import { ConfigError, parseConfig, subgraphUrl } from '../lib/config.js';
+import { baseOf } from '../lib/clients/internal-http.js';
+import { createPostClient } from '../lib/clients/post-client.js';
+import { createLogger } from '../lib/logger.js';
+import { createSearchApp } from '../subgraphs/search/src/service.js';
+import { reindex, type ReindexProgress } from '../subgraphs/search/src/reindex.js';
+
+const WIDTH = 30;
+
+function bar(p: ReindexProgress, startedAt: number): string {
+  const filled = Math.round(p.fraction * WIDTH);
+  const rate = Math.round(p.posts / Math.max(0.001, (Date.now() - startedAt) / 1000));
+  return `[${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}] ${Math.floor(p.fraction * 100)
+    .toString()
+    .padStart(3)}% ${p.posts} posts, ${p.removed} removed, ${rate}/s`;
+}
+
+try {
+  const cfg = parseConfig();
+  const app = await createSearchApp(cfg, createLogger('search-reindex', cfg));
+  const posts = createPostClient({
+    baseUrl: baseOf(subgraphUrl(cfg, 'post')),
+    caller: 'search',
+    secret: cfg.INTERNAL_SIGNING_SECRET,
+    timeoutMs: 60_000,
+  });
+  const tty = process.stdout.isTTY;
+  const startedAt = Date.now();
+  let lastLine = 0;
+  const result = await reindex(app, posts, {
+    onProgress: (p) => {
+      if (tty) process.stdout.write(`\r${bar(p, startedAt)}`);
+      else if (Date.now() - lastLine > 5000 || p.fraction === 1) {
+        lastLine = Date.now();
+        console.log(bar(p, startedAt));
+      }
+    },
+  });
+  if (tty) process.stdout.write('\n');
+  console.log(
+    `reindexed ${result.posts} posts (${result.removed} removed) into ${app.backend.name} in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
+  );
+  await app.pool.end();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  console.error(`reindex failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}

@@ -1,0 +1,70 @@
+// Rebuilds the search index from the post subgraph's data (its internal API; never its
+// tables): every live post is written as it is now, posts indexed here but no longer
+// listed become tombstones, and hashtag counts are recomputed. Safe while the indexer
+// runs: tombstones are kept, and versions only move forward.
+import type { PostClient } from '../../../lib/clients/post-client.js';
+import { idAt } from '../../../lib/ids.js';
+import type { AppContext } from './context.js';
+import { recountHashtags, tombstoneMissing, upsertBatch } from './index-store.js';
+
+export interface ReindexProgress {
+  posts: number;
+  removed: number;
+  /** Approximate share done (0..1), from the id range covered so far. */
+  fraction: number;
+}
+
+export async function reindex(
+  app: AppContext,
+  posts: PostClient,
+  opts: { batchSize?: number; onProgress?: (p: ReindexProgress) => void } = {},
+): Promise<{ posts: number; removed: number }> {
+  const limit = opts.batchSize ?? 1000;
+  const startedAt = Date.now();
+  // Progress: posts done over the post subgraph's estimate when it has one, else the share
+  // of the id range covered (ids are time-sortable, so that is the share of time).
+  const endId = idAt(new Date());
+  let firstId: bigint | null = null;
+  let estimate = -1;
+  let after: string | null = null;
+  let total = 0;
+  let removed = 0;
+  let listed = 0;
+  for (;;) {
+    const batch = await posts.livePosts({ after, limit });
+    const written = await upsertBatch(app.pool, batch.posts);
+    await app.backend.upsert(written);
+    const last = batch.posts.at(-1)?.id;
+    // Ids in (after, last] that the post subgraph did not list are deleted there.
+    const upTo = batch.next === null ? (1n << 63n) - 1n : BigInt(last!);
+    const gone = await tombstoneMissing(
+      app.pool,
+      batch.posts.map((p) => p.id),
+      after,
+      String(upTo),
+    );
+    await app.backend.remove(gone);
+    total += written.length;
+    removed += gone.length;
+    listed += batch.posts.length;
+    if (batch.estimatedTotal !== undefined) estimate = batch.estimatedTotal;
+    firstId ??= batch.posts[0] ? BigInt(batch.posts[0].id) : null;
+    let fraction = 1;
+    if (batch.next !== null) {
+      fraction =
+        estimate > 0
+          ? listed / estimate
+          : firstId !== null && endId > firstId
+            ? Number(((BigInt(last!) - firstId) * 1000n) / (endId - firstId)) / 1000
+            : 0;
+      fraction = Math.max(0, Math.min(0.99, fraction));
+    }
+    opts.onProgress?.({ posts: total, removed, fraction });
+    if (batch.next === null) break;
+    after = batch.next;
+  }
+  await recountHashtags(app.pool);
+  await app.backend.flush();
+  app.logger.info({ posts: total, removed, ms: Date.now() - startedAt }, 'search reindexed');
+  return { posts: total, removed };
+}

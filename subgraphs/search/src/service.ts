@@ -1,0 +1,88 @@
+// Wires the search subgraph: the search backend (Postgres full-text or Meilisearch), the
+// GraphQL route and the indexer (a durable JetStream consumer), which can also run on
+// replicas of its own (`search-worker`).
+import type { Config } from '../../../lib/config.js';
+import { createPool } from '../../../lib/db.js';
+import { createLogger, type Logger } from '../../../lib/logger.js';
+import { natsProbe, postgresProbe } from '../../../lib/health.js';
+import { boundPort, createHttpServer, type RunningService } from '../../../lib/http/server.js';
+import { mountSubgraph } from '../../../lib/http/subgraph.js';
+import { connectNats, ensureStreams } from '../../../lib/nats.js';
+import { createBackend } from './backends.js';
+import type { AppContext, RequestContext } from './context.js';
+import { startIndexer, type RunningIndexer } from './indexer.js';
+import { resolvers } from './resolvers.js';
+
+export interface SearchService extends RunningService {
+  app: AppContext;
+  /** The indexer of this process (null when SEARCH_INDEXER=false). */
+  indexer: RunningIndexer | null;
+}
+
+export async function createSearchApp(cfg: Config, logger: Logger): Promise<AppContext> {
+  const pool = createPool(cfg);
+  const backend = createBackend(cfg, pool);
+  await backend.prepare();
+  return { cfg, logger, pool, backend };
+}
+
+async function start(
+  cfg: Config,
+  port: number,
+  role: 'search' | 'search-worker',
+): Promise<SearchService> {
+  const logger = createLogger(role, cfg);
+  const app = await createSearchApp(cfg, logger);
+  const nc = await connectNats(cfg, `mosaic-${role}`, logger);
+  await ensureStreams(nc, cfg.NATS_PREFIX, cfg.NATS_STREAM_REPLICAS);
+  const http = createHttpServer({
+    logger,
+    probes: { postgres: postgresProbe(app.pool), nats: natsProbe(nc) },
+  });
+  if (role === 'search') {
+    await mountSubgraph<RequestContext>({
+      app: http,
+      logger,
+      schemaFile: new URL('../schema.graphql', import.meta.url),
+      resolvers,
+      signingSecret: cfg.INTERNAL_SIGNING_SECRET,
+      context: (viewer) => ({ app, viewer }),
+    });
+  }
+  const indexer =
+    role === 'search-worker' || cfg.SEARCH_INDEXER ? await startIndexer(app, nc) : null;
+  await http.listen({ port, host: cfg.HOST });
+  const actualPort = boundPort(http, port);
+  logger.info(
+    { port: actualPort, backend: app.backend.name, indexer: indexer !== null },
+    role === 'search' ? 'search subgraph listening' : 'search worker running',
+  );
+  return {
+    app,
+    indexer,
+    port: actualPort,
+    url:
+      role === 'search'
+        ? `http://127.0.0.1:${actualPort}/graphql`
+        : `http://127.0.0.1:${actualPort}`,
+    async close() {
+      await http.close();
+      await indexer?.stop();
+      await nc.drain().catch(() => {});
+      await app.backend.close();
+      await app.pool.end();
+    },
+  };
+}
+
+export const startSearchService = (cfg: Config, port = cfg.SEARCH_PORT): Promise<SearchService> =>
+  start(cfg, port, 'search');
+
+/**
+ * The indexer alone (plus /health and /ready): `node dist/scripts/start.js search-worker`.
+ * Port SEARCH_PORT + 100 unless given.
+ */
+export const startSearchWorker = (
+  cfg: Config,
+  port = cfg.SEARCH_PORT + 100,
+): Promise<SearchService> => start(cfg, port, 'search-worker');

@@ -1,0 +1,161 @@
+// The indexer's event handling against a real database: idempotent under redelivery and
+// reordering, tombstones that keep deleted posts out, hashtag counts, malformed events;
+// plus the durable consumer end to end (events published on the POSTS stream).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../lib/config.js';
+import { createLogger } from '../../../lib/logger.js';
+import { connectNats, deleteStreams, ensureStreams } from '../../../lib/nats.js';
+import type { PostCreatedV1 } from '../../../lib/events.js';
+import { eventually, mintId, publishEvent } from '../../../test/support/events.js';
+import { isolate, type Isolation } from '../../../test/support/isolation.js';
+import type { AppContext } from '../src/context.js';
+import { indexEvent, startIndexer } from '../src/indexer.js';
+import { createSearchApp } from '../src/service.js';
+import { createPgBackend } from '../src/pg-backend.js';
+
+let iso: Isolation;
+let app: AppContext;
+
+beforeAll(async () => {
+  iso = await isolate();
+  const cfg = parseConfig(iso.env);
+  app = await createSearchApp(cfg, createLogger('search-test', cfg));
+});
+afterAll(async () => {
+  await app?.pool.end();
+  await iso?.drop();
+});
+
+const AUTHOR = '1000';
+const at = (s: number) => new Date(Date.UTC(2026, 10, 1, 12, 0, s)).toISOString();
+
+function created(id: string, caption: string, hashtags: string[]): PostCreatedV1 {
+  return { v: 1, postId: id, authorId: AUTHOR, createdAt: at(0), caption, hashtags, media: [] };
+}
+
+const row = async (id: string) =>
+  (
+    await iso.query<{ caption: string; hashtags: string[]; deleted: boolean }>(
+      'SELECT caption, hashtags, deleted_at IS NOT NULL AS deleted FROM search.posts WHERE post_id = $1',
+      [id],
+    )
+  )[0];
+const count = async (tag: string) =>
+  (
+    await iso.query<{ post_count: number }>(
+      'SELECT post_count FROM search.hashtags WHERE name = $1',
+      [tag],
+    )
+  )[0]?.post_count ?? null;
+
+describe('indexEvent', () => {
+  it('applies a redelivered post.created once (hashtag counted once)', async () => {
+    const id = String(mintId());
+    const e = created(id, 'hello #once', ['once']);
+    expect(await indexEvent(app, 'post.created', e)).toBe(true);
+    expect(await indexEvent(app, 'post.created', e)).toBe(false);
+    expect(await count('once')).toBe(1);
+  });
+
+  it('concurrent deliveries of the same event count once', async () => {
+    const id = String(mintId());
+    const e = created(id, 'race #race', ['race']);
+    const results = await Promise.all([1, 2, 3, 4].map(() => indexEvent(app, 'post.created', e)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await count('race')).toBe(1);
+  });
+
+  it('applies updates in event-time order and ignores older ones arriving late', async () => {
+    const id = String(mintId());
+    await indexEvent(app, 'post.created', created(id, 'v0 #a', ['a']));
+    const v2 = { ...created(id, 'v2 #c', ['c']), updatedAt: at(20) };
+    const v1 = { ...created(id, 'v1 #b', ['b']), updatedAt: at(10) };
+    expect(await indexEvent(app, 'post.updated', v2)).toBe(true);
+    expect(await indexEvent(app, 'post.updated', v1)).toBe(false);
+    expect(await row(id)).toMatchObject({ caption: 'v2 #c', hashtags: ['c'] });
+    expect([await count('a'), await count('b'), await count('c')]).toEqual([0, null, 1]);
+  });
+
+  it('keeps a deleted post out, even when its post.created arrives after the deletion', async () => {
+    const id = String(mintId());
+    const del = { v: 1 as const, postId: id, authorId: AUTHOR, createdAt: at(0), deletedAt: at(5) };
+    expect(await indexEvent(app, 'post.deleted', del)).toBe(true);
+    expect(await indexEvent(app, 'post.created', created(id, 'late #late', ['late']))).toBe(false);
+    expect(await indexEvent(app, 'post.deleted', del)).toBe(false);
+    expect(await row(id)).toMatchObject({ deleted: true, caption: '' });
+    expect(await count('late')).toBeNull();
+  });
+
+  it('decrements hashtag counts on deletion', async () => {
+    const id = String(mintId());
+    await indexEvent(app, 'post.created', created(id, '#gone', ['gone']));
+    expect(await count('gone')).toBe(1);
+    await indexEvent(app, 'post.deleted', {
+      v: 1,
+      postId: id,
+      authorId: AUTHOR,
+      createdAt: at(0),
+      deletedAt: at(9),
+    });
+    expect(await count('gone')).toBe(0);
+  });
+
+  it('ignores malformed events instead of failing them forever', async () => {
+    for (const bad of [null, {}, { postId: 'x', authorId: AUTHOR, createdAt: at(0) }, 42]) {
+      expect(await indexEvent(app, 'post.created', bad)).toBe(false);
+    }
+    expect(
+      await indexEvent(app, 'post.deleted', { postId: '5', authorId: AUTHOR, createdAt: at(0) }),
+    ).toBe(false);
+  });
+});
+
+describe('Postgres text search candidates', () => {
+  it('ranks only the newest SEARCH_TEXT_CANDIDATES matches, exactly when fewer', async () => {
+    const ids: string[] = [];
+    for (const caption of ['zebra zebra zebra', 'zebra crossing', 'a zebra']) {
+      const id = String(mintId());
+      ids.push(id);
+      await indexEvent(app, 'post.created', created(id, caption, []));
+    }
+    const all = await createPgBackend(app.pool).searchText(['zebra'], null, 10);
+    expect(all.hits.map((h) => String(h.id))).toEqual([ids[0], ids[2], ids[1]]);
+    const capped = await createPgBackend(app.pool, { textCandidates: 2 }).searchText(
+      ['zebra'],
+      null,
+      10,
+    );
+    expect(capped.hits.map((h) => String(h.id)).sort()).toEqual([ids[1], ids[2]].sort());
+  });
+});
+
+describe('the durable consumer', () => {
+  it('indexes events from the POSTS stream and measures lag', async () => {
+    const nc = await connectNats(app.cfg, 'search-test');
+    await ensureStreams(nc, app.cfg.NATS_PREFIX);
+    const indexer = await startIndexer(app, nc);
+    try {
+      const id = String(mintId());
+      const now = new Date().toISOString();
+      await publishEvent(nc, app.cfg.NATS_PREFIX, 'post.created', {
+        ...created(id, 'streamed #stream', ['stream']),
+        createdAt: now,
+      });
+      const r = await eventually(
+        () => row(id),
+        (v) => v !== undefined,
+      );
+      expect(r).toMatchObject({ caption: 'streamed #stream', deleted: false });
+      const lags = await eventually(
+        async () => indexer.lags(),
+        (l) => l.length > 0,
+      );
+      expect(lags[0]).toBeGreaterThanOrEqual(0);
+      expect(lags[0]).toBeLessThan(10_000);
+    } finally {
+      await indexer.stop();
+      await deleteStreams(nc, app.cfg.NATS_PREFIX);
+      await nc.close();
+    }
+  });
+});
