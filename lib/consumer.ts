@@ -44,6 +44,7 @@ export interface RunningConsumer {
 }
 
 const RETRY_DELAY_MS = 2000;
+const PULL_EXPIRES_MS = 5000;
 
 export async function ensureConsumer(
   opts: Pick<
@@ -78,7 +79,13 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
   await ensureConsumer(opts);
   const js = jetstream(opts.nc);
   const consumer = await js.consumers.get(opts.stream, opts.durable);
-  const messages = await consumer.consume({ max_messages: Math.max(opts.concurrency * 2, 10) });
+  const messages = await consumer.consume({
+    max_messages: Math.max(opts.concurrency * 2, 10),
+    // Short pulls: when the consumer's leader moves (a NATS cluster node dies) the pending
+    // pull is lost silently, and a new one goes out only when this one expires or misses
+    // heartbeats (half of it). 5 s instead of the default 30 s bounds that stall.
+    expires: PULL_EXPIRES_MS,
+  });
   const log = opts.logger.child({ component: 'consumer', durable: opts.durable });
   const ackWaitMs = opts.ackWaitMs ?? 30_000;
   let handled = 0;

@@ -1,7 +1,7 @@
 // Readiness probes for the services a process depends on. Each probe has its own short
 // timeout so one hung dependency cannot hang /ready.
 import type pg from 'pg';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from './redis.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 
 export type Probe = () => Promise<void>;

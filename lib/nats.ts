@@ -80,10 +80,15 @@ async function logStatus(nc: NatsConnection, logger: Logger): Promise<void> {
   }
 }
 
-function desiredConfig(name: string, subjects: string[]): Partial<StreamConfig> & { name: string } {
+function desiredConfig(
+  name: string,
+  subjects: string[],
+  replicas: number,
+): Partial<StreamConfig> & { name: string } {
   return {
     name,
     subjects,
+    num_replicas: replicas,
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     max_age: nanos(STREAM_MAX_AGE_MS),
@@ -96,6 +101,7 @@ function needsUpdate(info: StreamInfo, want: Partial<StreamConfig>): boolean {
   return (
     c.max_age !== want.max_age ||
     c.duplicate_window !== want.duplicate_window ||
+    c.num_replicas !== want.num_replicas ||
     c.subjects.join(',') !== (want.subjects ?? []).join(',')
   );
 }
@@ -107,16 +113,19 @@ const isApiError = (err: unknown, code: number) =>
  * Creates the USERS, POSTS and GRAPH streams, or updates their subjects and limits when they
  * exist with other ones. Safe to call from several processes at once: adding an identical
  * stream twice succeeds, and a concurrent add with another config falls back to update.
- * Storage and retention cannot change after creation and are left as they are.
+ * Storage and retention cannot change after creation and are left as they are. `replicas`
+ * (NATS_STREAM_REPLICAS) is 3 on a 3-node cluster: each stream survives the loss of a
+ * node; durable consumers leave num_replicas at 0, which means "as many as the stream".
  */
 export async function ensureStreams(
   nc: NatsConnection | JetStreamManager,
   prefix: string,
+  replicas = 1,
 ): Promise<StreamInfo[]> {
   const jsm = 'streams' in nc ? nc : await jetstreamManager(nc);
   return Promise.all(
     streamLayout(prefix).map(async ({ name, subjects }) => {
-      const want = desiredConfig(name, subjects);
+      const want = desiredConfig(name, subjects, replicas);
       let info: StreamInfo | undefined;
       try {
         info = await jsm.streams.info(name);

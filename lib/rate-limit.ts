@@ -2,7 +2,7 @@
 // limiter falls back to an in-process limiter with the same budget: limits loosen to
 // per-replica rather than vanish, and requests keep flowing (documented in README).
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from './redis.js';
 
 export interface Limiter {
   /** Spends `points`; resolves to null when allowed, or the seconds to wait when limited. */

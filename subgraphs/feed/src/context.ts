@@ -1,6 +1,6 @@
 // The feed subgraph's hand-wired context.
 import type pg from 'pg';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../../lib/redis.js';
 import type { Config } from '../../../lib/config.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { Viewer } from '../../../lib/auth/viewer-context.js';

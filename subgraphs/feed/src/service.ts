@@ -3,7 +3,7 @@
 import { subgraphUrl, type Config } from '../../../lib/config.js';
 import { createPool } from '../../../lib/db.js';
 import { createLogger } from '../../../lib/logger.js';
-import { createRedis } from '../../../lib/redis.js';
+import { createRedis, isCluster } from '../../../lib/redis.js';
 import { natsProbe, postgresProbe, redisProbe } from '../../../lib/health.js';
 import { boundPort, createHttpServer, type RunningService } from '../../../lib/http/server.js';
 import { mountSubgraph } from '../../../lib/http/subgraph.js';
@@ -36,6 +36,7 @@ export async function createFeedApp(
       prefix: cfg.REDIS_KEY_PREFIX,
       cap: cfg.FEED_TIMELINE_CAP,
       ttlSeconds: cfg.FEED_INACTIVE_DAYS * 86_400,
+      cluster: isCluster(redis),
     }),
   };
 }
@@ -51,7 +52,7 @@ export async function startFeedWorker(
   const app = await createFeedApp(cfg, createLogger('feed-worker', cfg));
   const { logger, pool, redis } = app;
   const nc = await connectNats(cfg, 'mosaic-feed-worker', logger);
-  await ensureStreams(nc, cfg.NATS_PREFIX);
+  await ensureStreams(nc, cfg.NATS_PREFIX, cfg.NATS_STREAM_REPLICAS);
   const http = createHttpServer({
     logger,
     probes: { postgres: postgresProbe(pool), redis: redisProbe(redis), nats: natsProbe(nc) },
@@ -77,7 +78,7 @@ export async function startFeedService(cfg: Config, port = cfg.FEED_PORT): Promi
   const app = await createFeedApp(cfg);
   const { logger, pool, redis } = app;
   const nc = await connectNats(cfg, 'mosaic-feed', logger);
-  await ensureStreams(nc, cfg.NATS_PREFIX);
+  await ensureStreams(nc, cfg.NATS_PREFIX, cfg.NATS_STREAM_REPLICAS);
 
   const http = createHttpServer({
     logger,

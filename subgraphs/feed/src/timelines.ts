@@ -2,7 +2,7 @@
 // stored compactly), score = the post's creation time in ms (taken from the id itself).
 // Timelines are a cache: a missing one is rebuilt from Postgres; fan-out writes only to
 // timelines that exist, so readers inactive past the TTL cost nothing until they return.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../../lib/redis.js';
 import { ID_EPOCH_MS } from '../../../lib/ids.js';
 
 /** How long a rebuild may hold its lock before another reader may try. */
@@ -114,18 +114,15 @@ export function createTimelines(
         }
         return delivered;
       }
-      const pipeline = redis.pipeline() as unknown as WithPush & {
-        exec(): Promise<[Error | null, unknown][] | null>;
-      };
+      // Cluster: a pipeline may not span nodes, so one call per timeline; the cluster
+      // client's auto-pipelining batches them per node.
       const args = pushArgs([postId]);
-      for (const u of userIds) void pipeline.mosaicTimelinePush(key(u), opts.cap, ...args);
-      const results = (await pipeline.exec()) ?? [];
-      let delivered = 0;
-      for (const [err, r] of results) {
-        if (err) throw err;
-        if (r === 1) delivered++;
-      }
-      return delivered;
+      const results = await Promise.all(
+        userIds.map((u) =>
+          (redis as unknown as WithPush).mosaicTimelinePush(key(u), opts.cap, ...args),
+        ),
+      );
+      return results.filter((r) => r === 1).length;
     },
     async pushMany(userId, postIds) {
       if (postIds.length === 0) return;
@@ -137,6 +134,10 @@ export function createTimelines(
     },
     async remove(userIds, postIds) {
       if (userIds.length === 0 || postIds.length === 0) return;
+      if (opts.cluster) {
+        await Promise.all(userIds.map((u) => redis.zrem(key(u), ...postIds)));
+        return;
+      }
       const pipeline = redis.pipeline();
       for (const u of userIds) pipeline.zrem(key(u), ...postIds);
       const results = (await pipeline.exec()) ?? [];

@@ -22,7 +22,7 @@ export async function startGraphService(
   const pool = createPool(cfg);
   const prisma = createPrisma(pool);
   const nc = await connectNats(cfg, 'mosaic-graph', logger);
-  await ensureStreams(nc, cfg.NATS_PREFIX);
+  await ensureStreams(nc, cfg.NATS_PREFIX, cfg.NATS_STREAM_REPLICAS);
 
   const app: AppContext = {
     cfg,

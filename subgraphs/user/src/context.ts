@@ -1,7 +1,7 @@
 // The user subgraph's hand-wired context: long-lived clients (AppContext) plus what each
 // request adds (RequestContext).
 import type pg from 'pg';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../../lib/redis.js';
 import type { Config } from '../../../lib/config.js';
 import type { PrismaClient } from '../../../lib/db.js';
 import type { Logger } from '../../../lib/logger.js';

@@ -20,7 +20,7 @@ export async function startUserService(cfg: Config, port = cfg.USER_PORT): Promi
   const prisma = createPrisma(pool);
   const redis = createRedis(cfg, 'mosaic-user', logger);
   const nc = await connectNats(cfg, 'mosaic-user', logger);
-  await ensureStreams(nc, cfg.NATS_PREFIX);
+  await ensureStreams(nc, cfg.NATS_PREFIX, cfg.NATS_STREAM_REPLICAS);
 
   const window = 15 * 60;
   const perAccount = cfg.RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT;
