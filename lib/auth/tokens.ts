@@ -76,7 +76,9 @@ export function hashRefreshSecret(secret: string): Buffer {
 /** Splits "<id>.<secret>"; null when malformed. */
 export function parseRefreshToken(token: string): { id: string; secret: string } | null {
   const m = /^([1-9][0-9]{0,18})\.([A-Za-z0-9_-]{43})$/.exec(token);
-  return m ? { id: m[1]!, secret: m[2]! } : null;
+  // 19 digits can still overflow bigint (Postgres would refuse the lookup).
+  if (!m || BigInt(m[1]!) > 9223372036854775807n) return null;
+  return { id: m[1]!, secret: m[2]! };
 }
 
 /** Redis key marking a session as ended, checked by the gateway for access tokens. */

@@ -80,11 +80,19 @@ export function createHttpServer(opts: ServiceHttpOptions): FastifyInstance {
     if (status === 500) req.log.error({ err }, 'unhandled error');
     return reply.code(status).send({
       error: status === 500 ? 'Internal server error' : err.message,
-      code: status === 500 ? 'INTERNAL_SERVER_ERROR' : (err.code ?? 'BAD_REQUEST'),
+      code: status === 500 ? 'INTERNAL_SERVER_ERROR' : clientErrorCode(status, err.code),
       requestId: req.id,
     });
   });
   return app;
+}
+
+// Fastify's own 4xx (body too large, bad JSON, wrong content type) in the API's vocabulary.
+function clientErrorCode(status: number, code: string | undefined): string {
+  if (status === 413) return 'PAYLOAD_TOO_LARGE';
+  if (status === 415) return 'UNSUPPORTED_MEDIA_TYPE';
+  if (status === 400 && (code === undefined || code.startsWith('FST_'))) return 'BAD_USER_INPUT';
+  return code ?? 'BAD_REQUEST';
 }
 
 /** Closes the server on SIGTERM/SIGINT, then runs the cleanups in order, then exits. */

@@ -102,6 +102,9 @@ function readUpload(
         return;
       }
       file = stream;
+      // Ingest listens for errors only once it starts reading (after an await); a file
+      // abandoned before then (a second file part in the same chunk) must not crash us.
+      stream.on('error', () => {});
       ingest = onFile(stream);
       // A rejected file (too large, wrong type) ends the request at once.
       ingest.catch((err: unknown) => fail(err));

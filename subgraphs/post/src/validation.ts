@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { badInput } from '../../../lib/errors.js';
 import { parseId } from '../../../lib/ids.js';
+import { hasForbiddenChars } from '../../../lib/text.js';
 
 export const LIMITS = {
   captionMax: 2200,
@@ -18,6 +19,7 @@ const length = (s: string) => [...s].length;
 export function parseAltText(value: unknown, field = 'altText'): string | null {
   if (value === null || value === undefined) return null;
   if (typeof value !== 'string') throw badInput(`${field} must be a string`, field);
+  if (hasForbiddenChars(value, true)) throw badInput(`${field} contains invalid characters`, field);
   const s = value.trim();
   if (length(s) > LIMITS.altTextMax)
     throw badInput(`${field} must be at most ${LIMITS.altTextMax} characters`, field);
@@ -33,6 +35,8 @@ export function parseCreatePost(input: { caption?: unknown; mediaIds?: unknown }
   let caption: string | null = null;
   if (input.caption !== null && input.caption !== undefined) {
     if (typeof input.caption !== 'string') throw badInput('caption must be a string', 'caption');
+    if (hasForbiddenChars(input.caption, true))
+      throw badInput('caption contains invalid characters', 'caption');
     const c = input.caption.trim().normalize('NFC');
     if (length(c) > LIMITS.captionMax)
       throw badInput(`caption must be at most ${LIMITS.captionMax} characters`, 'caption');
@@ -58,6 +62,7 @@ const createUploadSchema = z.object({
     .string()
     .trim()
     .min(1, 'filename is required')
+    .refine((s) => !hasForbiddenChars(s), 'filename contains invalid characters')
     .max(LIMITS.filenameMax, `filename must be at most ${LIMITS.filenameMax} characters`),
   contentType: z
     .string()

@@ -1,6 +1,7 @@
 // Input rules from api.graphql, one place. Each failure names the field.
 import { z } from 'zod';
 import { badInput } from '../../../lib/errors.js';
+import { hasForbiddenChars } from '../../../lib/text.js';
 
 export const USERNAME = /^[A-Za-z0-9_.]{3,30}$/;
 export const LIMITS = {
@@ -14,9 +15,10 @@ export const LIMITS = {
 } as const;
 
 // Trims, and turns "" into null so that clearing a field is easy for clients.
-const optionalText = (max: number, field: string) =>
+const optionalText = (max: number, field: string, multiline = false) =>
   z
     .string()
+    .refine((s) => !hasForbiddenChars(s, multiline), `${field} contains invalid characters`)
     .transform((s) => s.trim())
     .refine((s) => [...s].length <= max, `${field} must be at most ${max} characters`)
     .transform((s) => (s === '' ? null : s))
@@ -42,7 +44,7 @@ const signUpSchema = z.object({
 
 const updateProfileSchema = z.object({
   displayName: optionalText(LIMITS.displayNameMax, 'displayName'),
-  bio: optionalText(LIMITS.bioMax, 'bio'),
+  bio: optionalText(LIMITS.bioMax, 'bio', true),
 });
 
 function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
@@ -71,5 +73,7 @@ export function parseLogin(
   const key = login.trim().toLowerCase();
   if (key.length > LIMITS.loginMax) throw badInput('login is too long', 'login');
   if (password.length > LIMITS.passwordMax) throw badInput('password is too long', 'password');
+  // No username or email contains these; Postgres would refuse a NUL in the lookup.
+  if (hasForbiddenChars(key)) throw badInput('login is not a valid username or email', 'login');
   return { key, byEmail: key.includes('@'), password };
 }

@@ -244,6 +244,8 @@ async function spool(
   });
 
   // Read `source` through a tap so that a rejection stops writing without destroying it.
+  // A source abandoned before we got here would never end the pipeline below.
+  if (source.destroyed) throw new MediaRejected('BAD_USER_INPUT', 'The upload was interrupted');
   const tap = new PassThrough();
   const onSourceError = (err: Error) => tap.destroy(err);
   source.on('error', onSourceError);

@@ -1,0 +1,398 @@
+// Abuse: brute-force sign-in (per IP across accounts, per account across IPs), upload
+// floods, and acting as someone else through any route: GraphQL mutations, REST, direct
+// subgraph calls with forged, stale or absent viewer contexts, and /internal/* routes
+// without a valid service token. The gateway trusts X-Forwarded-For here (TRUST_PROXY).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signServiceToken, SERVICE_HEADER } from '../../lib/auth/service-auth.js';
+import { signViewerContext, VIEWER_CONTEXT_HEADER } from '../../lib/auth/viewer-context.js';
+import { SUBGRAPHS } from '../../scripts/services.js';
+import { jpeg } from '../../subgraphs/post/test/media-fixtures.js';
+import { readyMedia, type Account } from '../support/content.js';
+import { codeOf, expectNoLeak, multipart, raw, type Raw } from '../support/probe.js';
+import { startStack, type Stack } from '../support/stack.js';
+
+let stack: Stack;
+let alice: Account;
+let bob: Account;
+let ipSeq = 0;
+/** A fresh client address per call, so set-up traffic never spends a tested budget. */
+const freshIp = () => `10.200.${Math.floor(ipSeq / 250)}.${(ipSeq++ % 250) + 1}`;
+
+const gql = (
+  query: string,
+  variables: Record<string, unknown> = {},
+  opts: { token?: string; ip?: string; headers?: Record<string, string> } = {},
+): Promise<Raw> =>
+  raw(`${stack.gatewayUrl}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-forwarded-for': opts.ip ?? freshIp(),
+      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+      ...opts.headers,
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+
+const LOG_IN = `mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`;
+const PASSWORD = 'long enough pw';
+
+async function account(prefix: string): Promise<Account> {
+  const username = `${prefix}_${Date.now().toString(36)}_${ipSeq}`;
+  const r = await gql(
+    `mutation($i: SignUpInput!) { signUp(input: $i) { accessToken user { id } } }`,
+    { i: { username, email: `${username}@example.com`, password: PASSWORD } },
+  );
+  const data = r.json?.data as { signUp: { accessToken: string; user: { id: string } } };
+  if (!data) throw new Error(`signUp failed: ${r.text}`);
+  return { id: data.signUp.user.id, username, token: data.signUp.accessToken };
+}
+
+beforeAll(async () => {
+  stack = await startStack({
+    env: {
+      TRUST_PROXY: 'true',
+      RATE_LIMIT_AUTH_PER_MINUTE: '5',
+      RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: '3',
+      RATE_LIMIT_UPLOADS_PER_MINUTE: '3',
+      MEDIA_JANITOR_INTERVAL_SECONDS: '0',
+    },
+  });
+  alice = await account('alice');
+  bob = await account('bob');
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('brute-force sign-in', () => {
+  it('limits credential attempts per IP, across many accounts', async () => {
+    const ip = freshIp();
+    const codes: (string | undefined)[] = [];
+    for (let i = 0; i < 7; i++) {
+      const r = await gql(LOG_IN, { i: { login: `nobody_${i}`, password: 'guess-guess' } }, { ip });
+      codes.push(codeOf(r));
+      if (i >= 5) {
+        expect(r.status).toBe(429);
+        expectNoLeak(r);
+      }
+    }
+    expect(codes).toEqual([
+      ...Array<string>(5).fill('UNAUTHENTICATED'),
+      'RATE_LIMITED',
+      'RATE_LIMITED',
+    ]);
+    // Other addresses are unaffected.
+    const other = await gql(LOG_IN, { i: { login: alice.username, password: PASSWORD } });
+    expect(other.json?.errors).toBeUndefined();
+  });
+
+  it('locks one account attacked from many IPs, even for the right password', async () => {
+    const victim = await account('victim');
+    const codes: (string | undefined)[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await gql(LOG_IN, { i: { login: victim.username, password: `wrong-${i}-pw` } });
+      codes.push(codeOf(r));
+    }
+    expect(codes).toEqual([
+      'UNAUTHENTICATED',
+      'UNAUTHENTICATED',
+      'UNAUTHENTICATED',
+      'RATE_LIMITED',
+      'RATE_LIMITED',
+    ]);
+    // Case and the email form are the same account key.
+    const upper = await gql(LOG_IN, {
+      i: { login: victim.username.toUpperCase(), password: PASSWORD },
+    });
+    expect(codeOf(upper)).toBe('RATE_LIMITED');
+    // Other accounts still sign in.
+    const ok = await gql(LOG_IN, { i: { login: bob.username, password: PASSWORD } });
+    expect(ok.json?.errors).toBeUndefined();
+    // No session was created for the victim by any of this.
+    const sessions = await stack.iso.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM users.refresh_tokens WHERE user_id = $1`,
+      [victim.id],
+    );
+    expect(sessions[0]!.n).toBe(1); // the one signUp made
+  });
+});
+
+describe('upload flood', () => {
+  it('answers RATE_LIMITED (429, Retry-After) past the per-user upload budget', async () => {
+    const flooder = await account('flood');
+    const CREATE = `mutation($i: CreateUploadInput!) { createUpload(input: $i) { uploadId } }`;
+    const input = { i: { filename: 'a.jpg', contentType: 'image/jpeg', byteSize: 1000 } };
+    for (let i = 0; i < 3; i++) {
+      const r = await gql(CREATE, input, { token: flooder.token });
+      expect(r.json?.errors, r.text).toBeUndefined();
+    }
+    const before = await stack.iso.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM posts.media WHERE owner_id = $1`,
+      [flooder.id],
+    );
+    const limited = await gql(CREATE, input, { token: flooder.token });
+    expect(limited.status).toBe(429);
+    expect(codeOf(limited)).toBe('RATE_LIMITED');
+
+    const m = multipart([
+      { name: 'file', value: await jpeg(32, 32), filename: 'a.jpg', type: 'image/jpeg' },
+    ]);
+    const rest = await raw(`${stack.gatewayUrl}/v1/media`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${flooder.token}`,
+        'content-type': m.contentType,
+        'x-forwarded-for': freshIp(),
+      },
+      body: m.body,
+    });
+    expect(rest.status).toBe(429);
+    expect(codeOf(rest)).toBe('RATE_LIMITED');
+    expect(Number(rest.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The budget is per user: a change of address does not reset it, and nothing was stored.
+    const after = await stack.iso.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM posts.media WHERE owner_id = $1`,
+      [flooder.id],
+    );
+    expect(after[0]!.n).toBe(before[0]!.n);
+    // Someone else can still upload.
+    const other = await gql(CREATE, input, { token: alice.token });
+    expect(other.json?.errors, other.text).toBeUndefined();
+  });
+});
+
+describe('acting as someone else', () => {
+  it('refuses to delete, publish or complete with what belongs to another user', async () => {
+    const bobMedia = await readyMedia(stack, bob.id);
+    const bobPost = await gql(
+      `mutation($i: CreatePostInput!) { createPost(input: $i) { id } }`,
+      { i: { mediaIds: [bobMedia] } },
+      { token: bob.token },
+    );
+    const postId = (bobPost.json?.data as { createPost: { id: string } }).createPost.id;
+
+    const del = await gql(
+      `mutation($id: ID!) { deletePost(id: $id) }`,
+      { id: postId },
+      {
+        token: alice.token,
+      },
+    );
+    expect(codeOf(del)).toBe('FORBIDDEN');
+    const other = await readyMedia(stack, bob.id);
+    const steal = await gql(
+      `mutation($i: CreatePostInput!) { createPost(input: $i) { id } }`,
+      { i: { mediaIds: [other] } },
+      { token: alice.token },
+    );
+    expect(codeOf(steal)).toBe('FORBIDDEN');
+
+    const ticket = await gql(
+      `mutation($i: CreateUploadInput!) { createUpload(input: $i) { uploadId } }`,
+      { i: { filename: 'b.jpg', contentType: 'image/jpeg', byteSize: 1000 } },
+      { token: bob.token },
+    );
+    const uploadId = (ticket.json?.data as { createUpload: { uploadId: string } }).createUpload
+      .uploadId;
+    const complete = await gql(
+      `mutation($id: ID!) { completeUpload(uploadId: $id) { id } }`,
+      { id: uploadId },
+      { token: alice.token },
+    );
+    expect(codeOf(complete)).toBe('FORBIDDEN');
+
+    const rows = await stack.iso.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM posts.posts WHERE id = $1 AND deleted_at IS NULL`,
+      [postId],
+    );
+    expect(rows[0]!.n).toBe(1);
+    const attached = await stack.iso.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM posts.post_media WHERE media_id = $1`,
+      [other],
+    );
+    expect(attached[0]!.n).toBe(0);
+  });
+
+  it('acts only as the token holder, whatever context header the client sends', async () => {
+    // A viewer context signed for alice, replayed by bob with his own token.
+    const forged = signViewerContext(stack.cfg.INTERNAL_SIGNING_SECRET, {
+      userId: alice.id,
+      sessionId: '1',
+      ip: '127.0.0.1',
+      requestId: 'replay',
+    });
+    const r = await gql(
+      `mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { id } }`,
+      { i: { bio: 'set by bob' } },
+      { token: bob.token, headers: { [VIEWER_CONTEXT_HEADER]: forged } },
+    );
+    expect((r.json?.data as { updateProfile: { id: string } }).updateProfile.id).toBe(bob.id);
+    const bios = await stack.iso.query<{ id: string; bio: string | null }>(
+      `SELECT id::text, bio FROM users.users WHERE id = ANY($1::bigint[])`,
+      [[alice.id, bob.id]],
+    );
+    expect(Object.fromEntries(bios.map((b) => [b.id, b.bio]))).toEqual({
+      [alice.id]: null,
+      [bob.id]: 'set by bob',
+    });
+    // Signed out with alice's context: still anonymous.
+    const anon = await gql(
+      `mutation { follow(userId: "${bob.id}") { id } }`,
+      {},
+      { headers: { [VIEWER_CONTEXT_HEADER]: forged } },
+    );
+    expect(codeOf(anon)).toBe('UNAUTHENTICATED');
+    // A follow is always the viewer's own.
+    await gql(`mutation { follow(userId: "${alice.id}") { id } }`, {}, { token: bob.token });
+    const follows = await stack.iso.query<{ follower_id: string }>(
+      `SELECT follower_id::text FROM graph.follows WHERE followee_id = $1`,
+      [alice.id],
+    );
+    expect(follows.map((f) => f.follower_id)).toEqual([bob.id]);
+  });
+
+  it('REST uploads belong to the token holder', async () => {
+    const m = multipart([
+      { name: 'file', value: await jpeg(32, 32), filename: 'a.jpg', type: 'image/jpeg' },
+    ]);
+    const forged = signViewerContext(stack.cfg.INTERNAL_SIGNING_SECRET, {
+      userId: alice.id,
+      sessionId: '1',
+      ip: '127.0.0.1',
+      requestId: 'replay',
+    });
+    const r = await raw(`${stack.gatewayUrl}/v1/media`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${bob.token}`,
+        'content-type': m.contentType,
+        [VIEWER_CONTEXT_HEADER]: forged,
+        'x-forwarded-for': freshIp(),
+      },
+      body: m.body,
+    });
+    expect(r.status, r.text).toBe(201);
+    const id = (r.json as unknown as { id: string }).id;
+    const owner = await stack.iso.query<{ owner_id: string }>(
+      `SELECT owner_id::text FROM posts.media WHERE id = $1`,
+      [id],
+    );
+    expect(owner[0]!.owner_id).toBe(bob.id);
+  });
+});
+
+describe('direct calls past the gateway', () => {
+  const secret = () => stack.cfg.INTERNAL_SIGNING_SECRET;
+  const contexts = () => ({
+    absent: undefined,
+    garbage: 'not-a-context',
+    'signed with another secret': signViewerContext('x'.repeat(48), {
+      userId: alice.id,
+      sessionId: '1',
+      ip: '1.2.3.4',
+      requestId: 'r',
+    }),
+    'stale (replayed after 2 minutes)': signViewerContext(
+      secret(),
+      { userId: alice.id, sessionId: '1', ip: '1.2.3.4', requestId: 'r' },
+      Date.now() - 120_000,
+    ),
+    'a service token': signServiceToken(secret(), 'feed'),
+  });
+
+  it('every subgraph refuses GraphQL requests without a fresh gateway-signed context', async () => {
+    const failures: string[] = [];
+    for (const [name, url] of Object.entries(stack.subgraphUrls)) {
+      for (const [kind, header] of Object.entries(contexts())) {
+        const r = await raw(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...(header ? { [VIEWER_CONTEXT_HEADER]: header } : {}),
+          },
+          body: JSON.stringify({
+            query: `mutation { updateProfile(input: { bio: "pwned" }) { id } }`,
+          }),
+        });
+        if (r.status !== 401 || codeOf(r) !== 'UNAUTHENTICATED')
+          failures.push(`${name} with ${kind}: ${r.status} ${r.text.slice(0, 200)}`);
+        expectNoLeak(r);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(Object.keys(stack.subgraphUrls).sort()).toEqual(Object.keys(SUBGRAPHS).sort());
+    const bios = await stack.iso.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM users.users WHERE bio = 'pwned'`,
+    );
+    expect(bios[0]!.n).toBe(0);
+  });
+
+  it('internal routes need a valid service token (401), and the gateway does not expose them', async () => {
+    const base = (name: string) => new URL(stack.subgraphUrls[name]!).origin;
+    const routes: [string, string, string, unknown?][] = [
+      ['user', 'POST', '/internal/v1/users/existing', { ids: [alice.id] }],
+      ['graph', 'GET', `/internal/v1/users/${alice.id}/followers`],
+      ['graph', 'GET', `/internal/v1/users/${alice.id}/following`],
+      ['graph', 'POST', '/internal/v1/celebrities/among', { ids: [alice.id] }],
+      ['graph', 'GET', `/internal/v1/users/${alice.id}/celebrity-followees`],
+      ['post', 'GET', '/internal/v1/posts'],
+      ['feed', 'GET', '/internal/v1/anything'],
+    ];
+    const tokens: Record<string, string | undefined> = {
+      absent: undefined,
+      forged: signServiceToken('y'.repeat(48), 'feed'),
+      stale: signServiceToken(secret(), 'feed', Date.now() - 120_000),
+      'a viewer context': signViewerContext(secret(), {
+        userId: alice.id,
+        sessionId: '1',
+        ip: '1.2.3.4',
+        requestId: 'r',
+      }),
+    };
+    const failures: string[] = [];
+    for (const [name, method, path, body] of routes) {
+      for (const [kind, token] of Object.entries(tokens)) {
+        const r = await raw(`${base(name)}${path}`, {
+          method,
+          headers: {
+            ...(body ? { 'content-type': 'application/json' } : {}),
+            ...(token ? { [SERVICE_HEADER]: token } : {}),
+          },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+        });
+        if (r.status !== 401 || codeOf(r) !== 'UNAUTHENTICATED')
+          failures.push(`${name} ${method} ${path} with ${kind}: ${r.status}`);
+      }
+      // With a real token the route answers (so the 401s above are the guard, not a 404).
+      const ok = await raw(`${base(name)}${path}`, {
+        method,
+        headers: {
+          ...(body ? { 'content-type': 'application/json' } : {}),
+          [SERVICE_HEADER]: signServiceToken(secret(), 'test'),
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      if (name !== 'feed' && ok.status !== 200)
+        failures.push(`${name} ${path} with a valid token: ${ok.status}`);
+    }
+    // The upload route takes a viewer context instead: absent or forged → 401.
+    for (const [kind, header] of Object.entries(contexts())) {
+      const r = await raw(`${base('post')}/internal/v1/media`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'multipart/form-data; boundary=x',
+          ...(header ? { [VIEWER_CONTEXT_HEADER]: header } : {}),
+        },
+        body: '--x--\r\n',
+      });
+      if (r.status !== 401) failures.push(`post /internal/v1/media with ${kind}: ${r.status}`);
+    }
+    for (const path of ['/internal/v1/posts', '/internal/v1/users/existing']) {
+      const r = await raw(`${stack.gatewayUrl}${path}`);
+      if (r.status !== 404) failures.push(`gateway ${path}: ${r.status}`);
+    }
+    expect(failures).toEqual([]);
+  });
+});

@@ -1,0 +1,1218 @@
+// Bad input: every public operation and REST route fed malformed, oversized, empty,
+// wrong-typed, Unicode-edge and injection-looking values, malformed cursors, forged tokens,
+// broken multipart bodies, truncated images and over-limit queries. Each row asserts the
+// documented error code, that nothing was written (row counts of every writable table and
+// the outboxes, plus the profile fields) and that no stack trace or internal detail leaks.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jpeg } from '../../subgraphs/post/test/media-fixtures.js';
+import { createPost, readyMedia, signUp, type Account } from '../support/content.js';
+import {
+  codeOf,
+  expectNoLeak,
+  forgedTokens,
+  gqlBody,
+  gqlRaw,
+  multipart,
+  closeSnapshots,
+  raw,
+  snapshot,
+  type Raw,
+} from '../support/probe.js';
+import { startStack, type Stack } from '../support/stack.js';
+import { SUBGRAPHS } from '../../scripts/services.js';
+
+let stack: Stack;
+let alice: Account;
+let bob: Account;
+let alicePost: string;
+let bobMedia: string;
+let aliceMedia: string;
+let tokens: Record<string, string>;
+let image: Buffer;
+
+const MAX_IMAGE = 200_000;
+
+beforeAll(async () => {
+  stack = await startStack({
+    env: {
+      MAX_QUERY_DEPTH: '7',
+      MAX_QUERY_ALIASES: '4',
+      MAX_QUERY_COST: '1000',
+      MAX_QUERY_TOKENS: '400',
+      MEDIA_MAX_IMAGE_BYTES: String(MAX_IMAGE),
+      MEDIA_MAX_VIDEO_BYTES: String(MAX_IMAGE),
+      MEDIA_JANITOR_INTERVAL_SECONDS: '0',
+      // Hundreds of rows from one address: the limits have their own test (abuse.test.ts).
+      RATE_LIMIT_IP_PER_MINUTE: '0',
+      RATE_LIMIT_USER_PER_MINUTE: '0',
+      RATE_LIMIT_AUTH_PER_MINUTE: '0',
+      RATE_LIMIT_UPLOADS_PER_MINUTE: '0',
+      RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: '0',
+    },
+  });
+  alice = await signUp(stack, 'alice');
+  bob = await signUp(stack, 'bob');
+  alicePost = await createPost(stack, alice, 'hello #world');
+  aliceMedia = await readyMedia(stack, alice.id);
+  bobMedia = await readyMedia(stack, bob.id);
+  tokens = await forgedTokens(stack, alice.id);
+  image = await jpeg(64, 48);
+}, 60_000);
+
+afterAll(async () => {
+  if (stack) await closeSnapshots(stack);
+  await stack?.close();
+});
+
+// ---- building blocks ----
+
+const gql = (
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+  headers?: Record<string, string>,
+) => gqlRaw(`${stack.gatewayUrl}/graphql`, gqlBody(query, variables), { token, headers });
+
+const b64 = (s: string) => Buffer.from(s).toString('base64url');
+const emoji = (n: number) => '😀'.repeat(n);
+const NUL = 'a\u0000b';
+const RTL = 'abc\u202Eexe.gpj';
+const ZWJ = 'a\u200Db\u200Dc';
+const INJECTIONS = [
+  "'; drop table users.users; --",
+  '<script>alert(1)</script>',
+  '{{7*7}}',
+  '{"$where": "sleep(1000)"}',
+];
+/** JSON with a lone surrogate, which JSON.stringify would never produce from a JS string. */
+const LONE = '"lone \\ud800 surrogate"';
+
+/** Malformed `after` cursors, one of each kind. */
+const cursors = () => ({
+  'not base64': '!!!not-base64!!!',
+  'base64 of junk': b64('\u0001\u0002garbage'),
+  'base64 of an object': b64('{"$where":"1"}'),
+  'base64 of the wrong shape': b64('["x","y","z"]'),
+  'base64 of a number array': b64('[1e308]'),
+  'base64 of an injection': b64(`["1; drop table posts.posts"]`),
+  'base64 of a negative id': b64('["-5"]'),
+  huge: b64(JSON.stringify(['1'.repeat(4000)])),
+});
+
+const SIGN_UP = `mutation($i: SignUpInput!) { signUp(input: $i) { accessToken } }`;
+const LOG_IN = `mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`;
+const UPDATE = `mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { id } }`;
+const CREATE_UPLOAD = `mutation($i: CreateUploadInput!) { createUpload(input: $i) { uploadId } }`;
+const COMPLETE = `mutation($id: ID!, $p: [CompletedPartInput!]) { completeUpload(uploadId: $id, parts: $p) { id } }`;
+const CREATE_POST = `mutation($i: CreatePostInput!) { createPost(input: $i) { id } }`;
+const DELETE_POST = `mutation($id: ID!) { deletePost(id: $id) }`;
+const FOLLOW = `mutation($id: ID!) { follow(userId: $id) { id } }`;
+const UNFOLLOW = `mutation($id: ID!) { unfollow(userId: $id) { id } }`;
+const FEED = `query($f: Int, $a: String) { feed(first: $f, after: $a) { nodes { id } } }`;
+const USER_CONN = (field: string) =>
+  `query($u: String!, $f: Int, $a: String) { user(username: $u) { ${field}(first: $f, after: $a) { nodes { id } } } }`;
+const SEARCH = `query($q: String!, $f: Int, $a: String) { searchPosts(query: $q, first: $f, after: $a) { nodes { id } } }`;
+const HASHTAG = `query($n: String!) { hashtag(name: $n) { name } }`;
+
+const signUpInput = (over: Record<string, unknown>) => ({
+  i: {
+    username: `ok_${Math.random().toString(36).slice(2, 10)}`,
+    email: `ok${Math.random().toString(36).slice(2, 10)}@example.com`,
+    password: 'long enough pw',
+    ...over,
+  },
+});
+
+/** A signUp whose input is spliced in as raw JSON (for lone surrogates). */
+const signUpRaw = (field: string, jsonValue: string) => {
+  const name = `ok_${Math.random().toString(36).slice(2, 10)}`;
+  const base = { username: name, email: `${name}@example.com`, password: 'long enough pw' };
+  const vars = JSON.stringify({ i: base }).replace(/}}$/, `,"${field}":${jsonValue}}}`);
+  return gqlRaw(
+    `${stack.gatewayUrl}/graphql`,
+    `{"query":${JSON.stringify(SIGN_UP)},"variables":${vars}}`,
+  );
+};
+
+interface Row {
+  name: string;
+  run: () => Promise<Raw>;
+  /** The documented error code, or a check of a documented non-error answer (null etc.). */
+  code?: string;
+  status?: number;
+  check?: (r: Raw) => void;
+}
+
+const NOTHING = (field: string) => (r: Raw) => {
+  expect(r.json?.errors, r.text).toBeUndefined();
+  expect(r.json?.data?.[field], r.text).toBeNull();
+};
+
+async function expectRow(row: Row): Promise<void> {
+  const before = await snapshot(stack);
+  const r = await row.run();
+  if (row.code) expect(codeOf(r), `${row.name}: ${r.text.slice(0, 300)}`).toBe(row.code);
+  if (row.status) expect(r.status, `${row.name}: ${r.text.slice(0, 300)}`).toBe(row.status);
+  row.check?.(r);
+  expect(r.status, row.name).toBeLessThan(500);
+  expectNoLeak(r);
+  expect(await snapshot(stack), `${row.name} wrote something`).toEqual(before);
+}
+
+function table(rows: () => Row[]) {
+  // Rows are built lazily: they need the accounts made in beforeAll.
+  it('answers every row with its documented error and writes nothing', async () => {
+    const failures: string[] = [];
+    for (const row of rows()) {
+      try {
+        // BAD_INPUT_TRACE=1 names each row as it runs (to find one that hangs).
+        if (process.env.BAD_INPUT_TRACE) console.log('row', row.name);
+        await expectRow(row);
+      } catch (err) {
+        failures.push(`${row.name}: ${(err as Error).message.split('\n').slice(0, 3).join(' ')}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    // Dozens of requests per table: generous, so a loaded CI machine does not time out.
+  }, 120_000);
+}
+
+// ---- the tables ----
+
+describe('accounts (signUp, logIn, refreshSession, logOut, updateProfile, me, user)', () => {
+  table(() => [
+    {
+      name: 'signUp empty username',
+      run: () => gql(SIGN_UP, signUpInput({ username: '' })),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'signUp username of 31',
+      run: () => gql(SIGN_UP, signUpInput({ username: 'a'.repeat(31) })),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'signUp username with NUL',
+      run: () => gql(SIGN_UP, signUpInput({ username: NUL })),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'signUp username with RTL override',
+      run: () => gql(SIGN_UP, signUpInput({ username: RTL })),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'signUp username with ZWJ',
+      run: () => gql(SIGN_UP, signUpInput({ username: ZWJ })),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'signUp username emoji',
+      run: () => gql(SIGN_UP, signUpInput({ username: emoji(5) })),
+      code: 'BAD_USER_INPUT',
+    },
+    ...INJECTIONS.map((v) => ({
+      name: `signUp username ${v}`,
+      run: () => gql(SIGN_UP, signUpInput({ username: v })),
+      code: 'BAD_USER_INPUT',
+    })),
+    ...INJECTIONS.map((v) => ({
+      name: `signUp email ${v}`,
+      run: () => gql(SIGN_UP, signUpInput({ email: v })),
+      code: 'BAD_USER_INPUT',
+    })),
+    {
+      name: 'signUp email oversized',
+      run: () => gql(SIGN_UP, signUpInput({ email: `${'a'.repeat(250)}@example.com` })),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'signUp email with NUL',
+      run: () => gql(SIGN_UP, signUpInput({ email: 'a\u0000b@example.com' })),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'signUp short password',
+      run: () => gql(SIGN_UP, signUpInput({ password: 'short' })),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'signUp password of 257',
+      run: () => gql(SIGN_UP, signUpInput({ password: 'p'.repeat(257) })),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'signUp 1 MB password',
+      run: () => gql(SIGN_UP, signUpInput({ password: 'p'.repeat(1_000_000) })),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'signUp displayName of 65 emoji',
+      run: () => gql(SIGN_UP, signUpInput({ displayName: emoji(65) })),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'signUp displayName with NUL',
+      run: () => gql(SIGN_UP, signUpInput({ displayName: NUL })),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'signUp displayName lone surrogate',
+      run: () => signUpRaw('displayName', LONE),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'signUp displayName 65 combining marks',
+      run: () => gql(SIGN_UP, signUpInput({ displayName: `e${'\u0301'.repeat(64)}` })),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'signUp username wrong type',
+      run: () => gql(SIGN_UP, signUpInput({ username: 12345 })),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'signUp username object',
+      run: () => gql(SIGN_UP, signUpInput({ username: { $where: '1' } })),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'signUp missing password',
+      run: () => gql(SIGN_UP, { i: { username: 'abcdef', email: 'a@example.com' } }),
+      code: 'BAD_USER_INPUT',
+    },
+    { name: 'signUp input null', run: () => gql(SIGN_UP, { i: null }), code: 'BAD_USER_INPUT' },
+    { name: 'signUp input a string', run: () => gql(SIGN_UP, { i: 'x' }), code: 'BAD_USER_INPUT' },
+    {
+      name: 'signUp unknown field',
+      run: () => gql(SIGN_UP, signUpInput({ isAdmin: true })),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'signUp taken username',
+      run: () => gql(SIGN_UP, signUpInput({ username: alice.username.toUpperCase() })),
+      code: 'CONFLICT',
+    },
+
+    {
+      name: 'logIn empty',
+      run: () => gql(LOG_IN, { i: { login: '', password: '' } }),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'logIn oversized login',
+      run: () => gql(LOG_IN, { i: { login: 'a'.repeat(300), password: 'x'.repeat(10) } }),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'logIn 1 MB password',
+      run: () => gql(LOG_IN, { i: { login: alice.username, password: 'p'.repeat(1_000_000) } }),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'logIn login with NUL',
+      run: () => gql(LOG_IN, { i: { login: NUL, password: 'long enough pw' } }),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'logIn email with NUL',
+      run: () => gql(LOG_IN, { i: { login: 'a\u0000@example.com', password: 'long enough pw' } }),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'logIn login lone surrogate',
+      run: () =>
+        gqlRaw(
+          `${stack.gatewayUrl}/graphql`,
+          `{"query":${JSON.stringify(LOG_IN)},"variables":{"i":{"login":${LONE},"password":"long enough pw"}}}`,
+        ),
+      code: 'BAD_USER_INPUT',
+    },
+    ...INJECTIONS.map((v) => ({
+      name: `logIn ${v}`,
+      run: () => gql(LOG_IN, { i: { login: v, password: v } }),
+      code: 'UNAUTHENTICATED',
+    })),
+    {
+      name: "logIn alice' OR '1'='1",
+      run: () => gql(LOG_IN, { i: { login: alice.username, password: "' OR '1'='1" } }),
+      code: 'UNAUTHENTICATED',
+    },
+    {
+      name: 'logIn login object',
+      run: () => gql(LOG_IN, { i: { login: { $ne: null }, password: 'x' } }),
+      code: 'BAD_USER_INPUT',
+    },
+
+    {
+      name: 'refreshSession empty',
+      run: () =>
+        gql(`mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }`, {
+          t: '',
+        }),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'refreshSession junk',
+      run: () =>
+        gql(`mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }`, {
+          t: "'; drop table users.refresh_tokens; --",
+        }),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'refreshSession forged',
+      run: () =>
+        gql(`mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }`, {
+          t: `1.${'A'.repeat(43)}`,
+        }),
+      code: 'UNAUTHENTICATED',
+    },
+    {
+      name: 'refreshSession huge id',
+      run: () =>
+        gql(`mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }`, {
+          t: `9999999999999999999.${'A'.repeat(43)}`,
+        }),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'refreshSession 1 MB',
+      run: () =>
+        gql(`mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }`, {
+          t: 'x'.repeat(1_000_000),
+        }),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'refreshSession wrong type',
+      run: () =>
+        gql(`mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }`, {
+          t: 42,
+        }),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'logOut junk',
+      run: () => gql(`mutation($t: String!) { logOut(refreshToken: $t) }`, { t: '<script>' }),
+      code: 'BAD_USER_INPUT',
+    },
+
+    {
+      name: 'updateProfile signed out',
+      run: () => gql(UPDATE, { i: { bio: 'x' } }),
+      code: 'UNAUTHENTICATED',
+    },
+    {
+      name: 'updateProfile bio of 151',
+      run: () => gql(UPDATE, { i: { bio: 'b'.repeat(151) } }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'updateProfile bio of 151 emoji',
+      run: () => gql(UPDATE, { i: { bio: emoji(151) } }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'updateProfile bio with NUL',
+      run: () => gql(UPDATE, { i: { bio: NUL } }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'updateProfile displayName lone surrogate',
+      run: () =>
+        gqlRaw(
+          `${stack.gatewayUrl}/graphql`,
+          `{"query":${JSON.stringify(UPDATE)},"variables":{"i":{"displayName":${LONE}}}}`,
+          { token: alice.token },
+        ),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'updateProfile wrong type',
+      run: () => gql(UPDATE, { i: { bio: ['x'] } }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'updateProfile unknown field',
+      run: () => gql(UPDATE, { i: { username: 'hijack' } }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+
+    ...Object.keys({
+      'alg none': 1,
+      'wrong key': 1,
+      expired: 1,
+      'wrong audience': 1,
+      'HS512 with the right key': 1,
+      'not a JWT': 1,
+    }).map((k) => ({
+      name: `me with ${k} token`,
+      run: () => gql(`{ me { id } }`, {}, tokens[k]),
+      code: 'UNAUTHENTICATED',
+      status: 401,
+    })),
+    {
+      name: 'me with Basic auth',
+      run: () => gql(`{ me { id } }`, {}, undefined, { authorization: 'Basic YTpi' }),
+      code: 'UNAUTHENTICATED',
+      status: 401,
+    },
+    {
+      name: 'me with a 100 kB token (header limit)',
+      run: () => gql(`{ me { id } }`, {}, 'x'.repeat(100_000)),
+      check: (r: Raw) => expect(r.status).toBe(431),
+    },
+
+    ...[...INJECTIONS, '', NUL, emoji(30), 'a'.repeat(10_000)].map((v) => ({
+      name: `user(${v.slice(0, 30)})`,
+      run: () => gql(`query($u: String!) { user(username: $u) { id } }`, { u: v }),
+      check: NOTHING('user'),
+    })),
+    {
+      name: 'user(username) wrong type',
+      run: () => gql(`query($u: String!) { user(username: $u) { id } }`, { u: 5 }),
+      code: 'BAD_USER_INPUT',
+    },
+  ]);
+});
+
+describe('media and posts (createUpload, completeUpload, createPost, deletePost, post)', () => {
+  const upload = (over: Record<string, unknown>) => ({
+    i: { filename: 'a.jpg', contentType: 'image/jpeg', byteSize: 1000, ...over },
+  });
+  table(() => [
+    {
+      name: 'createUpload signed out',
+      run: () => gql(CREATE_UPLOAD, upload({})),
+      code: 'UNAUTHENTICATED',
+    },
+    {
+      name: 'createUpload byteSize 0',
+      run: () => gql(CREATE_UPLOAD, upload({ byteSize: 0 }), alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'createUpload byteSize -1',
+      run: () => gql(CREATE_UPLOAD, upload({ byteSize: -1 }), alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'createUpload byteSize 2^31',
+      run: () => gql(CREATE_UPLOAD, upload({ byteSize: 2 ** 31 }), alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'createUpload byteSize 1.5',
+      run: () => gql(CREATE_UPLOAD, upload({ byteSize: 1.5 }), alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'createUpload byteSize "1000"',
+      run: () => gql(CREATE_UPLOAD, upload({ byteSize: '1000' }), alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'createUpload over the image limit',
+      run: () => gql(CREATE_UPLOAD, upload({ byteSize: MAX_IMAGE + 1 }), alice.token),
+      code: 'PAYLOAD_TOO_LARGE',
+    },
+    {
+      name: 'createUpload text/html',
+      run: () => gql(CREATE_UPLOAD, upload({ contentType: 'text/html' }), alice.token),
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+    },
+    {
+      name: 'createUpload contentType injection',
+      run: () =>
+        gql(
+          CREATE_UPLOAD,
+          upload({ contentType: "image/jpeg'; drop table posts.media; --" }),
+          alice.token,
+        ),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'createUpload empty filename',
+      run: () => gql(CREATE_UPLOAD, upload({ filename: '' }), alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'createUpload filename of 256',
+      run: () => gql(CREATE_UPLOAD, upload({ filename: `${'a'.repeat(252)}.jpg` }), alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'createUpload filename with NUL',
+      run: () => gql(CREATE_UPLOAD, upload({ filename: 'a\u0000.jpg' }), alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'createUpload altText of 1001',
+      run: () => gql(CREATE_UPLOAD, upload({ altText: 'a'.repeat(1001) }), alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'createUpload altText with NUL',
+      run: () => gql(CREATE_UPLOAD, upload({ altText: NUL }), alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+
+    {
+      name: 'completeUpload signed out',
+      run: () => gql(COMPLETE, { id: '1' }),
+      code: 'UNAUTHENTICATED',
+    },
+    ...['abc', '-1', '1e3', '0x10', '99999999999999999999999', '', "1'; --"].map((id) => ({
+      name: `completeUpload id ${id}`,
+      run: () => gql(COMPLETE, { id }, alice.token),
+      code: 'BAD_USER_INPUT',
+    })),
+    {
+      name: 'completeUpload unknown id',
+      run: () => gql(COMPLETE, { id: '123456789' }, alice.token),
+      code: 'NOT_FOUND',
+    },
+    {
+      name: 'completeUpload parts wrong type',
+      run: () => gql(COMPLETE, { id: '1', p: [{ partNumber: 'one', etag: 'x' }] }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+
+    {
+      name: 'createPost signed out',
+      run: () => gql(CREATE_POST, { i: { mediaIds: [aliceMedia] } }),
+      code: 'UNAUTHENTICATED',
+    },
+    {
+      name: 'createPost no media',
+      run: () => gql(CREATE_POST, { i: { mediaIds: [] } }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'createPost 11 media',
+      run: () =>
+        gql(
+          CREATE_POST,
+          { i: { mediaIds: Array.from({ length: 11 }, (_, i) => String(i + 1)) } },
+          alice.token,
+        ),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'createPost same media twice',
+      run: () => gql(CREATE_POST, { i: { mediaIds: [aliceMedia, aliceMedia] } }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'createPost caption of 2,201',
+      run: () =>
+        gql(CREATE_POST, { i: { caption: 'c'.repeat(2201), mediaIds: [aliceMedia] } }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'createPost caption of 2,201 emoji',
+      run: () =>
+        gql(CREATE_POST, { i: { caption: emoji(2201), mediaIds: [aliceMedia] } }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'createPost caption of 2,201 combining marks',
+      run: () =>
+        gql(
+          CREATE_POST,
+          { i: { caption: `a${'\u0301'.repeat(2201)}`, mediaIds: [aliceMedia] } },
+          alice.token,
+        ),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'createPost caption with NUL',
+      run: () => gql(CREATE_POST, { i: { caption: NUL, mediaIds: [aliceMedia] } }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'createPost caption lone surrogate',
+      run: () =>
+        gqlRaw(
+          `${stack.gatewayUrl}/graphql`,
+          `{"query":${JSON.stringify(CREATE_POST)},"variables":{"i":{"caption":${LONE},"mediaIds":["${aliceMedia}"]}}}`,
+          { token: alice.token },
+        ),
+      code: 'BAD_USER_INPUT',
+    },
+    ...['abc', '-1', '0', '1.5', '99999999999999999999999', '1 OR 1=1'].map((id) => ({
+      name: `createPost media id ${id}`,
+      run: () => gql(CREATE_POST, { i: { mediaIds: [id] } }, alice.token),
+      code: 'BAD_USER_INPUT',
+    })),
+    {
+      name: 'createPost unknown media',
+      run: () => gql(CREATE_POST, { i: { mediaIds: ['987654321'] } }, alice.token),
+      code: 'NOT_FOUND',
+    },
+    {
+      name: 'createPost mediaIds a string',
+      run: () => gql(CREATE_POST, { i: { mediaIds: { $in: [1] } } }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'createPost one good one unknown',
+      run: () => gql(CREATE_POST, { i: { mediaIds: [aliceMedia, '987654321'] } }, alice.token),
+      code: 'NOT_FOUND',
+    },
+    {
+      name: "createPost with bob's media",
+      run: () => gql(CREATE_POST, { i: { mediaIds: [aliceMedia, bobMedia] } }, alice.token),
+      code: 'FORBIDDEN',
+    },
+
+    {
+      name: 'deletePost signed out',
+      run: () => gql(DELETE_POST, { id: alicePost }),
+      code: 'UNAUTHENTICATED',
+    },
+    {
+      name: 'deletePost malformed',
+      run: () => gql(DELETE_POST, { id: '1; delete from posts.posts' }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'deletePost unknown',
+      run: () => gql(DELETE_POST, { id: '987654321' }, alice.token),
+      code: 'NOT_FOUND',
+    },
+    {
+      name: "deletePost someone else's",
+      run: () => gql(DELETE_POST, { id: alicePost }, bob.token),
+      code: 'FORBIDDEN',
+    },
+    {
+      name: 'deletePost id wrong type',
+      run: () => gql(DELETE_POST, { id: { id: 1 } }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+
+    ...['abc', '', '-1', '99999999999999999999999', ...INJECTIONS].map((id) => ({
+      name: `post(${id})`,
+      run: () => gql(`query($id: ID!) { post(id: $id) { id } }`, { id }),
+      check: NOTHING('post'),
+    })),
+    {
+      name: 'post(id) 1.5 float',
+      run: () => gql(`query($id: ID!) { post(id: $id) { id } }`, { id: 1.5 }),
+      code: 'BAD_USER_INPUT',
+    },
+  ]);
+});
+
+describe('follows, feed and connections (follow, unfollow, feed, User.posts/followers/following)', () => {
+  table(() => [
+    ...[
+      ['follow', FOLLOW],
+      ['unfollow', UNFOLLOW],
+    ].flatMap(([name, q]) => [
+      { name: `${name} signed out`, run: () => gql(q!, { id: bob.id }), code: 'UNAUTHENTICATED' },
+      {
+        name: `${name} malformed id`,
+        run: () => gql(q!, { id: 'abc' }, alice.token),
+        code: 'BAD_USER_INPUT',
+      },
+      {
+        name: `${name} injection id`,
+        run: () => gql(q!, { id: "1' OR '1'='1" }, alice.token),
+        code: 'BAD_USER_INPUT',
+      },
+      {
+        name: `${name} huge id`,
+        run: () => gql(q!, { id: '9'.repeat(40) }, alice.token),
+        code: 'BAD_USER_INPUT',
+      },
+      {
+        name: `${name} self`,
+        run: () => gql(q!, { id: alice.id }, alice.token),
+        code: 'BAD_USER_INPUT',
+      },
+      {
+        name: `${name} unknown user`,
+        run: () => gql(q!, { id: '987654321' }, alice.token),
+        code: 'NOT_FOUND',
+      },
+      {
+        name: `${name} id wrong type`,
+        run: () => gql(q!, { id: [bob.id] }, alice.token),
+        code: 'BAD_USER_INPUT',
+      },
+    ]),
+    { name: 'feed signed out', run: () => gql(FEED, {}), code: 'UNAUTHENTICATED' },
+    ...[0, -1, 101, 2 ** 31].map((f) => ({
+      name: `feed first ${f}`,
+      run: () => gql(FEED, { f }, alice.token),
+      code: 'BAD_USER_INPUT',
+    })),
+    {
+      name: 'feed first "10"',
+      run: () => gql(FEED, { f: '10' }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    ...Object.entries(cursors()).map(([k, a]) => ({
+      name: `feed cursor ${k}`,
+      run: () => gql(FEED, { a }, alice.token),
+      code: 'BAD_USER_INPUT',
+    })),
+    ...['posts', 'followers', 'following'].flatMap((field) => [
+      {
+        name: `User.${field} first 0`,
+        run: () => gql(USER_CONN(field), { u: alice.username, f: 0 }),
+        code: 'BAD_USER_INPUT',
+      },
+      {
+        name: `User.${field} first 101`,
+        run: () => gql(USER_CONN(field), { u: alice.username, f: 101 }),
+        code: 'BAD_USER_INPUT',
+      },
+      ...Object.entries(cursors()).map(([k, a]) => ({
+        name: `User.${field} cursor ${k}`,
+        run: () => gql(USER_CONN(field), { u: alice.username, a }),
+        code: 'BAD_USER_INPUT',
+      })),
+    ]),
+    ...('search' in SUBGRAPHS
+      ? [
+          { name: 'searchPosts empty', run: () => gql(SEARCH, { q: '' }), code: 'BAD_USER_INPUT' },
+          {
+            name: 'searchPosts blank',
+            run: () => gql(SEARCH, { q: '   ' }),
+            code: 'BAD_USER_INPUT',
+          },
+          {
+            name: 'searchPosts zero-width only',
+            run: () => gql(SEARCH, { q: '\u200B\u200D' }),
+            check: (r: Raw) => expect(r.json?.data?.searchPosts, r.text).toEqual({ nodes: [] }),
+          },
+          {
+            name: 'searchPosts of 201',
+            run: () => gql(SEARCH, { q: 'q'.repeat(201) }),
+            code: 'BAD_USER_INPUT',
+          },
+          {
+            name: 'searchPosts of 201 emoji',
+            run: () => gql(SEARCH, { q: emoji(201) }),
+            code: 'BAD_USER_INPUT',
+          },
+          {
+            name: 'searchPosts bare #',
+            run: () => gql(SEARCH, { q: '#' }),
+            code: 'BAD_USER_INPUT',
+          },
+          {
+            name: 'searchPosts #<script>',
+            run: () => gql(SEARCH, { q: '#<script>' }),
+            code: 'BAD_USER_INPUT',
+          },
+          {
+            name: 'searchPosts first 0',
+            run: () => gql(SEARCH, { q: 'hello', f: 0 }),
+            code: 'BAD_USER_INPUT',
+          },
+          ...Object.entries(cursors()).map(([k, a]) => ({
+            name: `searchPosts cursor ${k}`,
+            run: () => gql(SEARCH, { q: 'hello', a }),
+            code: 'BAD_USER_INPUT',
+          })),
+          ...Object.entries(cursors()).map(([k, a]) => ({
+            name: `searchPosts #tag cursor ${k}`,
+            run: () => gql(SEARCH, { q: '#world', a }),
+            code: 'BAD_USER_INPUT',
+          })),
+          ...INJECTIONS.map((q) => ({
+            name: `searchPosts ${q}`,
+            run: () => gql(SEARCH, { q }),
+            check: (r: Raw) => expect(r.json?.errors, r.text).toBeUndefined(),
+          })),
+          {
+            name: 'searchPosts NUL',
+            run: () => gql(SEARCH, { q: NUL }),
+            check: (r: Raw) => expect(r.json?.errors, r.text).toBeUndefined(),
+          },
+          { name: 'hashtag empty', run: () => gql(HASHTAG, { n: '' }), code: 'BAD_USER_INPUT' },
+          {
+            name: 'hashtag <script>',
+            run: () => gql(HASHTAG, { n: '<script>' }),
+            code: 'BAD_USER_INPUT',
+          },
+          {
+            name: "hashtag '; drop",
+            run: () => gql(HASHTAG, { n: "'; drop table search.posts; --" }),
+            code: 'BAD_USER_INPUT',
+          },
+          { name: 'hashtag NUL', run: () => gql(HASHTAG, { n: NUL }), code: 'BAD_USER_INPUT' },
+          {
+            name: 'hashtag of 201',
+            run: () => gql(HASHTAG, { n: 'h'.repeat(201) }),
+            code: 'BAD_USER_INPUT',
+          },
+        ]
+      : []),
+  ]);
+});
+
+describe('query limits (depth, aliases, cost, tokens) and malformed requests', () => {
+  const deep = (n: number) => {
+    let sel = 'id';
+    for (let i = 0; i < n; i++) sel = `followers(first: 1) { nodes { ${sel} } }`;
+    return `query($u: String!) { user(username: $u) { ${sel} } }`;
+  };
+  table(() => [
+    {
+      name: 'depth over the limit',
+      run: () => gql(deep(4), { u: alice.username }),
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      status: 400,
+    },
+    {
+      name: 'aliases over the limit',
+      run: () => gql(`{ ${Array.from({ length: 5 }, (_, i) => `a${i}: me { id }`).join(' ')} }`),
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      status: 400,
+    },
+    {
+      name: 'cost over the limit',
+      run: () =>
+        gql(
+          `query($u: String!) { user(username: $u) { followers(first: 100) { nodes { followers(first: 100) { nodes { id username } } } } } }`,
+          { u: alice.username },
+        ),
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      status: 400,
+    },
+    {
+      name: 'tokens over the limit',
+      run: () => gql(`{ me { ${'id '.repeat(500)} } }`),
+      code: 'GRAPHQL_PARSE_FAILED',
+      status: 400,
+    },
+    {
+      name: 'aliased mutations over the limit',
+      run: () =>
+        gql(
+          `mutation { ${Array.from({ length: 5 }, (_, i) => `a${i}: follow(userId: "${bob.id}") { id }`).join(' ')} }`,
+          {},
+          alice.token,
+        ),
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      status: 400,
+    },
+    {
+      name: 'unparseable query',
+      run: () => gql(`{ me { id `),
+      code: 'GRAPHQL_PARSE_FAILED',
+      status: 400,
+    },
+    {
+      name: 'unknown field',
+      run: () => gql(`{ users { passwordHash } }`),
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      status: 400,
+    },
+    {
+      name: 'private field',
+      run: () =>
+        gql(`query($u: String!) { user(username: $u) { email passwordHash } }`, {
+          u: alice.username,
+        }),
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      status: 400,
+    },
+    {
+      name: 'body not JSON',
+      run: () => gqlRaw(`${stack.gatewayUrl}/graphql`, '{"query": '),
+      status: 400,
+    },
+    {
+      name: 'body a JSON array (batching off)',
+      run: () =>
+        gqlRaw(`${stack.gatewayUrl}/graphql`, JSON.stringify([{ query: '{ me { id } }' }])),
+      status: 400,
+    },
+    {
+      name: 'query not a string',
+      run: () => gqlRaw(`${stack.gatewayUrl}/graphql`, JSON.stringify({ query: 42 })),
+      status: 400,
+    },
+    {
+      name: 'variables not an object',
+      run: () =>
+        gqlRaw(`${stack.gatewayUrl}/graphql`, JSON.stringify({ query: FEED, variables: 'x' }), {
+          token: alice.token,
+        }),
+      status: 400,
+    },
+    {
+      name: 'body of 5 MB',
+      run: () =>
+        gqlRaw(
+          `${stack.gatewayUrl}/graphql`,
+          gqlBody(SIGN_UP, signUpInput({ displayName: 'd'.repeat(5_000_000) })),
+        ),
+      code: 'PAYLOAD_TOO_LARGE',
+      status: 413,
+    },
+  ]);
+});
+
+describe('REST routes', () => {
+  const media = (body: Buffer | string, headers: Record<string, string>, token?: string) =>
+    raw(`${stack.gatewayUrl}/v1/media`, {
+      method: 'POST',
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+      body,
+    });
+  const form = (parts: Parameters<typeof multipart>[0], token = alice.token) => {
+    const m = multipart(parts);
+    return media(m.body, { 'content-type': m.contentType }, token);
+  };
+  table(() => [
+    {
+      name: 'POST /v1/media signed out',
+      run: () => form([{ name: 'file', value: image, filename: 'a.jpg' }], ''),
+      code: 'UNAUTHENTICATED',
+      status: 401,
+    },
+    {
+      name: 'POST /v1/media expired token',
+      run: () => form([{ name: 'file', value: image, filename: 'a.jpg' }], tokens.expired),
+      code: 'UNAUTHENTICATED',
+      status: 401,
+    },
+    {
+      name: 'POST /v1/media alg none',
+      run: () => form([{ name: 'file', value: image, filename: 'a.jpg' }], tokens['alg none']),
+      code: 'UNAUTHENTICATED',
+      status: 401,
+    },
+    {
+      name: 'POST /v1/media JSON body',
+      run: () => media('{"file":"x"}', { 'content-type': 'application/json' }, alice.token),
+      code: 'BAD_USER_INPUT',
+      status: 400,
+    },
+    {
+      name: 'POST /v1/media no file part',
+      run: () => form([{ name: 'altText', value: 'alt' }]),
+      code: 'BAD_USER_INPUT',
+      status: 400,
+    },
+    {
+      name: 'POST /v1/media empty body',
+      run: () => media('', { 'content-type': 'multipart/form-data; boundary=xyz' }, alice.token),
+      code: 'BAD_USER_INPUT',
+      status: 400,
+    },
+    {
+      name: 'POST /v1/media no boundary',
+      run: () => media('abc', { 'content-type': 'multipart/form-data' }, alice.token),
+      code: 'BAD_USER_INPUT',
+      status: 400,
+    },
+    {
+      name: 'POST /v1/media garbage body',
+      run: () =>
+        media(
+          '--xyz\r\ngarbage',
+          { 'content-type': 'multipart/form-data; boundary=xyz' },
+          alice.token,
+        ),
+      code: 'BAD_USER_INPUT',
+      status: 400,
+    },
+    {
+      name: 'POST /v1/media two file parts',
+      run: () =>
+        form([
+          { name: 'file', value: image, filename: 'a.jpg', type: 'image/jpeg' },
+          { name: 'file', value: image, filename: 'b.jpg', type: 'image/jpeg' },
+        ]),
+      code: 'BAD_USER_INPUT',
+      status: 400,
+    },
+    {
+      name: 'POST /v1/media empty file',
+      run: () => form([{ name: 'file', value: Buffer.alloc(0), filename: 'a.jpg' }]),
+      code: 'BAD_USER_INPUT',
+      status: 400,
+    },
+    {
+      name: 'POST /v1/media truncated JPEG',
+      run: () =>
+        form([
+          {
+            name: 'file',
+            value: image.subarray(0, Math.floor(image.length / 2)),
+            filename: 'a.jpg',
+            type: 'image/jpeg',
+          },
+        ]),
+      code: 'BAD_USER_INPUT',
+      status: 400,
+    },
+    {
+      name: 'POST /v1/media JPEG header only',
+      run: () =>
+        form([
+          { name: 'file', value: image.subarray(0, 20), filename: 'a.jpg', type: 'image/jpeg' },
+        ]),
+      code: 'BAD_USER_INPUT',
+      status: 400,
+    },
+    {
+      name: 'POST /v1/media HTML as image',
+      run: () =>
+        form([
+          {
+            name: 'file',
+            value: '<script>alert(1)</script>',
+            filename: 'a.jpg',
+            type: 'image/jpeg',
+          },
+        ]),
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      status: 415,
+    },
+    {
+      name: 'POST /v1/media file over the limit',
+      run: () =>
+        form([
+          {
+            name: 'file',
+            value: Buffer.concat([image, Buffer.alloc(MAX_IMAGE)]),
+            filename: 'a.jpg',
+            type: 'image/jpeg',
+          },
+        ]),
+      code: 'PAYLOAD_TOO_LARGE',
+      status: 413,
+    },
+    {
+      name: 'POST /v1/media body over the limit (declared)',
+      run: () =>
+        form([
+          {
+            name: 'file',
+            value: Buffer.concat([image, Buffer.alloc(MAX_IMAGE + 1024 * 1024)]),
+            filename: 'a.jpg',
+            type: 'image/jpeg',
+          },
+        ]),
+      code: 'PAYLOAD_TOO_LARGE',
+      status: 413,
+    },
+    {
+      name: 'POST /v1/media altText of 1001',
+      run: () =>
+        form([
+          { name: 'altText', value: 'a'.repeat(1001) },
+          { name: 'file', value: image, filename: 'a.jpg', type: 'image/jpeg' },
+        ]),
+      code: 'BAD_USER_INPUT',
+      status: 400,
+    },
+    {
+      name: 'POST /v1/media altText with NUL',
+      run: () =>
+        form([
+          { name: 'file', value: image, filename: 'a.jpg', type: 'image/jpeg' },
+          { name: 'altText', value: NUL },
+        ]),
+      code: 'BAD_USER_INPUT',
+      status: 400,
+    },
+
+    ...['abc', '-1', '99999999999999999999999', "1'%20OR%20'1'='1", '%00', '987654321'].map(
+      (id) => ({
+        name: `GET /v1/posts/${id}`,
+        run: () => raw(`${stack.gatewayUrl}/v1/posts/${id}`),
+        code: 'NOT_FOUND',
+        status: 404,
+      }),
+    ),
+    {
+      name: 'GET /v1/posts/:id forged token',
+      run: () =>
+        raw(`${stack.gatewayUrl}/v1/posts/${alicePost}`, {
+          headers: { authorization: `Bearer ${tokens['wrong key']}` },
+        }),
+      code: 'UNAUTHENTICATED',
+      status: 401,
+    },
+
+    {
+      name: 'GET /v1/feed signed out',
+      run: () => raw(`${stack.gatewayUrl}/v1/feed`),
+      code: 'UNAUTHENTICATED',
+      status: 401,
+    },
+    {
+      name: 'GET /v1/feed expired token',
+      run: () =>
+        raw(`${stack.gatewayUrl}/v1/feed`, {
+          headers: { authorization: `Bearer ${tokens.expired}` },
+        }),
+      code: 'UNAUTHENTICATED',
+      status: 401,
+    },
+    ...['abc', '0', '101', '1.5', '-3', '1e400'].map((limit) => ({
+      name: `GET /v1/feed?limit=${limit}`,
+      run: () =>
+        raw(`${stack.gatewayUrl}/v1/feed?limit=${limit}`, {
+          headers: { authorization: `Bearer ${alice.token}` },
+        }),
+      code: 'BAD_USER_INPUT',
+      status: 400,
+    })),
+    ...Object.entries(cursors()).map(([k, c]) => ({
+      name: `GET /v1/feed cursor ${k}`,
+      run: () =>
+        raw(`${stack.gatewayUrl}/v1/feed?cursor=${encodeURIComponent(c)}`, {
+          headers: { authorization: `Bearer ${alice.token}` },
+        }),
+      code: 'BAD_USER_INPUT',
+      status: 400,
+    })),
+
+    ...[
+      '../../etc/passwd',
+      '..%2F..%2Fetc%2Fpasswd',
+      '%00',
+      'm/<script>.jpg',
+      `${'a'.repeat(5000)}.jpg`,
+      '%E0%A4%A',
+    ].map((p) => ({
+      name: `GET /media/${p.slice(0, 30)}`,
+      run: () => raw(`${stack.gatewayUrl}/media/${p}`),
+      check: (r: Raw) => expect([400, 404]).toContain(r.status),
+    })),
+
+    ...['forged', `${b64('{"k":"m/x.jpg","e":99999999999}')}.AAAA`, ''].map((t) => ({
+      name: `PUT /v1/uploads/${t.slice(0, 20)}`,
+      run: () =>
+        raw(`${stack.gatewayUrl}/v1/uploads/${t}`, {
+          method: 'PUT',
+          body: image,
+          headers: { 'content-type': 'image/jpeg' },
+        }),
+      check: (r: Raw) => expect([403, 404]).toContain(r.status),
+    })),
+    {
+      name: 'PUT /v1/uploads over the limit',
+      run: () =>
+        raw(`${stack.gatewayUrl}/v1/uploads/forged`, {
+          method: 'PUT',
+          body: Buffer.alloc(MAX_IMAGE + 2 * 1024 * 1024),
+          headers: { 'content-type': 'image/jpeg' },
+        }),
+      code: 'PAYLOAD_TOO_LARGE',
+      status: 413,
+    },
+  ]);
+});
