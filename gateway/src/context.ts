@@ -2,10 +2,15 @@
 // subgraphs as a signed viewer context (lib/auth/viewer-context.ts).
 import type { FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../lib/redis.js';
 import type { Config } from '../../lib/config.js';
 import { ErrorCode, httpStatusFor } from '../../lib/errors.js';
-import { revokedSessionKey, verifyAccessToken } from '../../lib/auth/tokens.js';
+import {
+  revokedSessionKey,
+  verifyAccessToken,
+  type AccessClaims,
+  type VerifyResult,
+} from '../../lib/auth/tokens.js';
 import type { Viewer } from '../../lib/auth/viewer-context.js';
 
 export interface GatewayContext {
@@ -31,6 +36,43 @@ export const rateLimitedHttp = (retryAfterSeconds: number): GraphQLError =>
     retryAfterSeconds,
   });
 
+// Verified access tokens, kept briefly: a client sends the same token with every request
+// for its whole lifetime, and verifying it (HMAC via WebCrypto) is a visible share of the
+// gateway's CPU. Only successes are kept, never past the token's own expiry; revocation is
+// still checked on every request.
+const TOKEN_CACHE_MAX = 10_000;
+const TOKEN_CACHE_MS = 30_000;
+const verifiedTokens = new Map<string, { claims: AccessClaims; until: number }>();
+
+function expiryMs(token: string): number {
+  try {
+    const payload = JSON.parse(
+      Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'),
+    ) as { exp?: unknown };
+    return typeof payload.exp === 'number' ? payload.exp * 1000 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function verifyCached(cfg: Config, token: string): Promise<VerifyResult> {
+  const now = Date.now();
+  const hit = verifiedTokens.get(token);
+  if (hit && hit.until > now) return { ok: true, claims: hit.claims };
+  if (hit) verifiedTokens.delete(token);
+  const result = await verifyAccessToken(cfg, token);
+  if (result.ok) {
+    // Oldest first out (Map keeps insertion order): a bound, not an LRU, is enough here.
+    if (verifiedTokens.size >= TOKEN_CACHE_MAX)
+      verifiedTokens.delete(verifiedTokens.keys().next().value!);
+    verifiedTokens.set(token, {
+      claims: result.claims,
+      until: Math.min(now + TOKEN_CACHE_MS, expiryMs(token)),
+    });
+  }
+  return result;
+}
+
 /**
  * The viewer for a request. No Authorization header means anonymous; a header with a bad,
  * expired or revoked token is an error (UNAUTHENTICATED) rather than silently anonymous,
@@ -46,7 +88,7 @@ export async function resolveViewer(
   if (!header) return base;
   const m = /^Bearer\s+(\S+)$/i.exec(header);
   if (!m) throw unauthenticatedHttp('Authorization header must be "Bearer <accessToken>"');
-  const result = await verifyAccessToken(cfg, m[1]!);
+  const result = await verifyCached(cfg, m[1]!);
   if (!result.ok) {
     throw unauthenticatedHttp(
       result.reason === 'expired'

@@ -3,7 +3,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { Kind, OperationTypeNode, type OperationDefinitionNode } from 'graphql';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../lib/redis.js';
 import type { Config } from '../../lib/config.js';
 import { createLimiter, type Limiter } from '../../lib/rate-limit.js';
 import { rateLimitedHttp, type GatewayContext } from './context.js';
@@ -77,9 +77,16 @@ export function queryLimits(cfg: Config) {
       maxCost: cfg.MAX_QUERY_COST,
       ignoreIntrospection: true,
     },
-    maxTokens: { enabled: on(cfg.MAX_QUERY_TOKENS), n: cfg.MAX_QUERY_TOKENS },
+    // Armor's token plugin throws from parsingDidStart, which Apollo answers with a 500;
+    // graphql-js' own maxTokens (queryParseOptions) fails the parse instead: a 400.
+    maxTokens: { enabled: false },
     maxDirectives: { n: 50 },
     // Field suggestions ("did you mean …") help developers but map the schema for attackers.
     blockFieldSuggestion: { enabled: cfg.isProduction },
   }).protect();
+}
+
+/** Parser options: the token limit, checked while parsing (GRAPHQL_PARSE_FAILED, 400). */
+export function queryParseOptions(cfg: Config): { maxTokens?: number } {
+  return cfg.MAX_QUERY_TOKENS > 0 ? { maxTokens: cfg.MAX_QUERY_TOKENS } : {};
 }

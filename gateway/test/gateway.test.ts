@@ -1,7 +1,9 @@
 // The gateway's edge duties: limits, CSRF, request ids, probes, and that subgraphs only
 // trust what the gateway signed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { parseConfig } from '../../lib/config.js';
+import { revokedSessionKey, signAccessToken } from '../../lib/auth/tokens.js';
 import { signViewerContext, VIEWER_CONTEXT_HEADER } from '../../lib/auth/viewer-context.js';
 import { startGateway } from '../src/server.js';
 import { postGraphql, startStack, type Stack } from '../../test/support/stack.js';
@@ -130,6 +132,26 @@ describe('HTTP behaviour', () => {
     } finally {
       await gw.close();
     }
+  });
+});
+
+describe('access tokens', () => {
+  it('refuses an already verified (cached) token once its session is revoked', async () => {
+    const sessionId = String(Date.now());
+    const { token } = await signAccessToken(stack.cfg, { userId: '1234567890', sessionId });
+    const ok = await stack.gql(`{ __typename }`, {}, { token });
+    expect(ok.errors).toBeUndefined();
+    expect(ok.data).toEqual({ __typename: 'Query' });
+
+    const redis = new Redis(stack.cfg.REDIS_URL);
+    try {
+      await redis.set(revokedSessionKey(stack.cfg.REDIS_KEY_PREFIX, sessionId), '1', 'EX', 60);
+    } finally {
+      redis.disconnect();
+    }
+    const r = await stack.gql(`{ __typename }`, {}, { token });
+    expect(r.status).toBe(401);
+    expect(r.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 });
 

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ApolloServer, ApolloServerPlugin } from '@apollo/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError, Kind, OperationTypeNode } from 'graphql';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../../lib/redis.js';
 import type { Config } from '../../../lib/config.js';
 import { ErrorCode, httpStatusFor } from '../../../lib/errors.js';
 import {
