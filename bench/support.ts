@@ -1,7 +1,10 @@
 // Shared benchmark plumbing: a fresh, migrated database per benchmark, isolated Redis and
 // NATS prefixes, percentiles, and results written to bench/results/<name>.json.
 // Benchmarks report ratios measured in the same run (DESIGN.md: machines differ).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -91,4 +94,48 @@ export async function writeResults(
   };
   await writeFile(file, `${JSON.stringify(body, null, 2)}\n`);
   return file;
+}
+
+export async function freePort(): Promise<number> {
+  const srv = net.createServer().listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as net.AddressInfo).port;
+  srv.close();
+  return port;
+}
+
+/**
+ * Runs one service as its own process (`node dist/scripts/start.js <name>`), as deployed;
+ * the environment must name its port (e.g. GRAPH_PORT). Resolves once /health answers.
+ */
+export async function startChild(
+  name: string,
+  env: Record<string, string>,
+): Promise<{ url: string; port: number; pid: number; close(): Promise<void> }> {
+  const portVar = `${name.toUpperCase()}_PORT`;
+  const port = env[portVar];
+  if (!port) throw new Error(`startChild(${name}) needs ${portVar}`);
+  const child = spawn(process.execPath, ['dist/scripts/start.js', name, '--no-migrate'], {
+    env: { ...process.env, ...env },
+    stdio: 'ignore',
+  });
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (i > 200 || child.exitCode !== null) throw new Error(`${name} did not start`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url: `http://127.0.0.1:${port}/graphql`,
+    port: Number(port),
+    pid: child.pid!,
+    async close() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
 }
