@@ -8,7 +8,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { Redis } from 'ioredis';
+import { parseConfig } from '../lib/config.js';
 import { migrate } from '../lib/migrate.js';
+import { connectNats, deleteStreams } from '../lib/nats.js';
 
 export interface BenchEnv {
   /** Environment for parseConfig(). */
@@ -48,6 +51,18 @@ export async function benchEnv(name: string): Promise<BenchEnv> {
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
       await c.end();
+      // The benchmark's streams and Redis keys go too (they carry its prefix).
+      const cfg = parseConfig({ ...process.env, NATS_PREFIX: prefix });
+      const nc = await connectNats(cfg, 'bench-cleanup').catch(() => null);
+      if (nc) await deleteStreams(nc, prefix).finally(() => nc.close());
+      const redis = new Redis(cfg.REDIS_URL);
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 10_000);
+        cursor = next;
+        if (keys.length) await redis.unlink(...keys);
+      } while (cursor !== '0');
+      redis.disconnect();
     },
   };
 }
