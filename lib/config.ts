@@ -150,6 +150,18 @@ const schema = z.object({
     .optional(),
   /** Replicas of each JetStream stream (3 on a 3-node NATS cluster); consumers inherit it. */
   NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+
+  // ---- metrics (lib/metrics.ts) ----
+  /** Lets non-private callers read the gateway's /metrics with `Authorization: Bearer <token>`. */
+  METRICS_TOKEN: z.string().min(16).optional(),
+
+  // ---- tracing (lib/tracing.ts) ----
+  /** Record OpenTelemetry spans; also on whenever OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  TRACING: bool(false),
+  /** OTLP/HTTP collector base URL (traces go to <url>/v1/traces); default http://localhost:4318. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
+  /** Resource service.name; default mosaic-<service> of the first service in the process. */
+  OTEL_SERVICE_NAME: z.string().optional(),
 });
 
 export type Config = z.infer<typeof schema> & {

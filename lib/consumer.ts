@@ -12,6 +12,8 @@ import {
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { unprefixSubject } from './events.js';
 import type { Logger } from './logger.js';
+import { SpanKind, TRACEPARENT, contextFromTraceparent, inSpan } from './tracing.js';
+import { addConsumerPendingSource, cached, eventLag } from './metrics.js';
 
 export interface ConsumerOptions {
   nc: NatsConnection;
@@ -44,6 +46,16 @@ export interface RunningConsumer {
 }
 
 const RETRY_DELAY_MS = 2000;
+const PENDING_CACHE_MS = 5000;
+
+/** When the event happened: the newest of its timestamps (post.deleted also carries createdAt). */
+function eventTime(payload: unknown): number | null {
+  if (typeof payload !== 'object' || payload === null) return null;
+  const p = payload as Record<string, unknown>;
+  const at = p.deletedAt ?? p.updatedAt ?? p.createdAt;
+  const ms = typeof at === 'string' ? Date.parse(at) : NaN;
+  return Number.isFinite(ms) ? ms : null;
+}
 const PULL_EXPIRES_MS = 5000;
 
 export async function ensureConsumer(
@@ -103,9 +115,26 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
     // Long handlers (a large fan-out) tell the server they are alive.
     const heartbeat = setInterval(() => msg.working(), Math.max(1000, ackWaitMs / 3));
     try {
-      await opts.handle(unprefixSubject(opts.prefix, msg.subject), payload, msg);
+      const subject = unprefixSubject(opts.prefix, msg.subject);
+      // Continues the trace of the write that produced the event (its outbox publish).
+      await inSpan(
+        'mosaic-consumer',
+        `process ${subject}`,
+        contextFromTraceparent(msg.headers?.get(TRACEPARENT)),
+        SpanKind.CONSUMER,
+        {
+          'messaging.system': 'nats',
+          'messaging.destination.name': msg.subject,
+          'messaging.consumer.group.name': opts.durable,
+          'messaging.message.redelivered': msg.redelivered,
+        },
+        () => opts.handle(subject, payload, msg),
+      );
       msg.ack();
       handled++;
+      const at = eventTime(payload);
+      if (at !== null)
+        eventLag.observe({ durable: opts.durable }, Math.max(0, Date.now() - at) / 1000);
     } catch (err) {
       log.warn(
         { err, subject: msg.subject, seq: msg.seq, redelivered: msg.redelivered },
@@ -125,8 +154,22 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
     }
   })().catch((err: unknown) => log.error({ err }, 'consumer loop ended'));
 
+  // Pending work of the durable (all replicas), read from the server on scrape.
+  const jsm = await jetstreamManager(opts.nc);
+  const pending = cached(PENDING_CACHE_MS, async () => {
+    const info = await jsm.consumers.info(opts.stream, opts.durable);
+    return [
+      {
+        labels: { stream: opts.stream, durable: opts.durable },
+        value: info.num_pending + info.num_ack_pending,
+      },
+    ];
+  });
+  const removePendingSource = addConsumerPendingSource(pending);
+
   return {
     async stop() {
+      removePendingSource();
       await messages.close().catch(() => {});
       await loop;
       await Promise.allSettled(inFlight);

@@ -3,6 +3,7 @@
 // per-replica rather than vanish, and requests keep flowing (documented in README).
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RedisClient as Redis } from './redis.js';
+import { limiterName, rateLimitRejections } from './metrics.js';
 
 export interface Limiter {
   /** Spends `points`; resolves to null when allowed, or the seconds to wait when limited. */
@@ -27,6 +28,7 @@ export function createLimiter(
     }),
   });
   const wait = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+  const name = limiterName(opts.keyPrefix);
   return {
     async consume(key, points = 1) {
       if (opts.points === 0) return null; // 0 disables the limit
@@ -34,7 +36,10 @@ export function createLimiter(
         await limiter.consume(key, points);
         return null;
       } catch (res) {
-        if (res instanceof RateLimiterRes) return wait(res);
+        if (res instanceof RateLimiterRes) {
+          rateLimitRejections.inc({ limiter: name });
+          return wait(res);
+        }
         throw res;
       }
     },

@@ -19,6 +19,8 @@ import { maskError } from '../../lib/errors.js';
 import { natsProbe, postgresProbe, redisProbe } from '../../lib/health.js';
 import { boundPort, createHttpServer, type RunningService } from '../../lib/http/server.js';
 import { createLogger } from '../../lib/logger.js';
+import { injectHeaders } from '../../lib/tracing.js';
+import { graphqlMetricsPlugin } from '../../lib/metrics.js';
 import { connectNats } from '../../lib/nats.js';
 import { createRedis } from '../../lib/redis.js';
 import { VIEWER_CONTEXT_HEADER, signViewerContext } from '../../lib/auth/viewer-context.js';
@@ -82,6 +84,11 @@ export async function startGateway(
         // Node's fetch, itself markedly faster than Apollo's default node-fetch.
         fetcher: subgraphFetch as unknown as RemoteGraphQLDataSource['fetcher'],
         willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
+          // W3C trace context of the active span (Apollo's gateway.fetch, else the request's).
+          if (request.http) {
+            for (const [k, v] of Object.entries(injectHeaders<Record<string, string>>({})))
+              request.http.headers.set(k, v);
+          }
           // Health checks and schema loading carry no viewer; client operations always do.
           const viewer = (context as Partial<GatewayContext>).viewer;
           if (!viewer) return;
@@ -97,6 +104,8 @@ export async function startGateway(
   const http = createHttpServer({
     logger,
     trustProxy: cfg.TRUST_PROXY,
+    tracing: cfg,
+    metricsAccess: { token: cfg.METRICS_TOKEN },
     probes: { postgres: postgresProbe(pool), redis: redisProbe(redis), nats: natsProbe(nc) },
   });
   await http.register(cors, {
@@ -140,6 +149,7 @@ export async function startGateway(
       fastifyApolloDrainPlugin(http),
       authRateLimitPlugin(limiters),
       uploadRateLimitPlugin(uploadLimiter),
+      graphqlMetricsPlugin<GatewayContext>('gateway'),
       cfg.isProduction
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),

@@ -1,6 +1,7 @@
 // Calls between services over HTTP/JSON with a service token and a deadline. Errors from
 // the callee surface as ServiceCallError (the caller maps them to SERVICE_UNAVAILABLE).
 import { SERVICE_HEADER, signServiceToken } from '../auth/service-auth.js';
+import { injectHeaders } from '../tracing.js';
 
 export class ServiceCallError extends Error {
   readonly status: number | null;
@@ -35,10 +36,11 @@ export async function callInternal<T>(
   try {
     res = await fetch(url, {
       method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-      headers: {
+      // traceparent: the callee continues the caller's trace.
+      headers: injectHeaders({
         [SERVICE_HEADER]: signServiceToken(opts.secret, opts.caller),
         ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
+      }),
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
       signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
     });

@@ -2,10 +2,30 @@
 // (taken from x-request-id when a caller sent a sane one), /health and /ready, and a
 // graceful close that stops accepting, drains in-flight requests, then runs cleanups.
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from '../logger.js';
 import { checkReady, type Probe } from '../health.js';
 import { protectInternalRoutes } from '../auth/service-auth.js';
+import {
+  flushTracing,
+  initTracing,
+  traceHttpRequests,
+  tracingFromEnv,
+  type TracingConfig,
+} from '../tracing.js';
+import {
+  hasMetricsToken,
+  httpDuration,
+  isPrivateAddress,
+  registry,
+  serviceOf,
+  setProcessService,
+} from '../metrics.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -30,7 +50,19 @@ export interface ServiceHttpOptions {
   bodyLimit?: number;
   /** When set, `/internal/*` routes require a service token signed with it. */
   internalSecret?: string;
+  /** The `service` label of this server's metrics (default: the logger's `service`). */
+  service?: string;
+  /**
+   * Public services (the gateway) set this: GET /metrics then answers only callers whose
+   * address and X-Forwarded-For hops are all loopback/private, or `Bearer <token>`.
+   */
+  metricsAccess?: { token?: string };
+  /** Tracing settings (lib/tracing.ts); default: read from the environment. */
+  tracing?: TracingConfig;
 }
+
+// Probes and scrapes are not traffic.
+const UNMEASURED = new Set(['/health', '/ready', '/metrics']);
 
 export function createHttpServer(opts: ServiceHttpOptions): FastifyInstance {
   const app = Fastify({
@@ -51,7 +83,23 @@ export function createHttpServer(opts: ServiceHttpOptions): FastifyInstance {
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+  const service = opts.service ?? serviceOf(opts.logger, 'mosaic');
+  setProcessService(service);
+  initTracing(opts.tracing ?? tracingFromEnv(), service);
+  traceHttpRequests(app, `mosaic-${service}`);
   app.addHook('onResponse', async (req, reply) => {
+    if (!UNMEASURED.has(req.url)) {
+      // The route template (bounded), never the raw URL; unmatched paths share one label.
+      httpDuration.observe(
+        {
+          service,
+          method: req.method,
+          route: req.routeOptions.url ?? 'unmatched',
+          status: String(reply.statusCode),
+        },
+        reply.elapsedTime / 1000,
+      );
+    }
     if (req.url === '/health' || req.url === '/ready') return;
     req.log.info(
       {
@@ -72,6 +120,19 @@ export function createHttpServer(opts: ServiceHttpOptions): FastifyInstance {
     const report = await checkReady(opts.probes);
     return reply.code(report.ready ? 200 : 503).send(report);
   });
+  app.get('/metrics', async (req, reply) => {
+    const access = opts.metricsAccess;
+    if (
+      access &&
+      !fromPrivateNetwork(req) &&
+      !hasMetricsToken(req.headers.authorization, access.token)
+    ) {
+      return reply
+        .code(403)
+        .send({ error: 'Metrics are not public', code: 'FORBIDDEN', requestId: req.id });
+    }
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
 
   // Never leak internals: unexpected errors become a bare 500 with the request id.
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
@@ -85,6 +146,18 @@ export function createHttpServer(opts: ServiceHttpOptions): FastifyInstance {
     });
   });
   return app;
+}
+
+// The socket peer and every X-Forwarded-For hop must be private, whatever TRUST_PROXY says:
+// a load balancer in front appends the real client, so a public caller is never let
+// through by the balancer's own private address, and a forged hop cannot remove it.
+function fromPrivateNetwork(req: FastifyRequest): boolean {
+  const forwarded = req.headers['x-forwarded-for'];
+  const hops = (Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? ''))
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
+  return [req.socket.remoteAddress ?? '', ...hops].every(isPrivateAddress);
 }
 
 // Fastify's own 4xx (body too large, bad JSON, wrong content type) in the API's vocabulary.
@@ -107,13 +180,15 @@ export function closeOnSignals(logger: Logger, close: () => Promise<void>): void
       process.exit(1);
     }, 15_000);
     force.unref();
-    close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'error during shutdown');
-        process.exit(1);
-      },
-    );
+    close()
+      .then(flushTracing)
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'error during shutdown');
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);

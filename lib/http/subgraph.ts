@@ -13,6 +13,7 @@ import { GraphQLError } from 'graphql';
 import { VIEWER_CONTEXT_HEADER, verifyViewerContext, type Viewer } from '../auth/viewer-context.js';
 import { ErrorCode, maskError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { graphqlMetricsPlugin, serviceOf } from '../metrics.js';
 
 export type Resolvers<TContext> = GraphQLResolverMap<TContext>;
 
@@ -47,6 +48,7 @@ export async function mountSubgraph<TContext extends BaseContext>(
       fastifyApolloDrainPlugin(opts.app),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
+      graphqlMetricsPlugin<TContext>(serviceOf(opts.logger, 'subgraph')),
     ],
     formatError: (formatted, error) =>
       maskError(formatted, error, (err) => opts.logger.error({ err }, 'unexpected resolver error')),

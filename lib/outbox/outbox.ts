@@ -1,6 +1,13 @@
 // Transactional outbox: the event row is written in the same transaction as the change it
 // describes, so an event exists exactly when its change committed. The relay publishes it.
 import type { EventPayload, EventSubject } from '../events.js';
+import { currentTraceparent } from '../tracing.js';
+
+/**
+ * Key of the active trace context inside a stored payload: the relay moves it to the NATS
+ * message's `traceparent` header and strips it (no per-schema column, so no migration).
+ */
+export const TRACEPARENT_KEY = '_traceparent';
 
 /** A pg `Client`/`PoolClient` inside BEGIN ... COMMIT. */
 export interface SqlTx {
@@ -35,7 +42,10 @@ export async function enqueue<S extends EventSubject>(
 ): Promise<string> {
   const sql = `INSERT INTO ${assertSchemaName(schema)}.outbox (subject, payload)
     VALUES ($1, $2::jsonb) RETURNING id::text AS id`;
-  const json = JSON.stringify(payload);
+  const traceparent = currentTraceparent();
+  const json = JSON.stringify(
+    traceparent ? { ...payload, [TRACEPARENT_KEY]: traceparent } : payload,
+  );
   const rows =
     '$queryRawUnsafe' in tx
       ? await tx.$queryRawUnsafe(sql, subject, json)

@@ -7,10 +7,18 @@
 // and concurrent relays can reorder events, so consumers must not depend on it.
 import pg from 'pg';
 import { jetstream, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { subjectFor } from '../events.js';
 import type { Logger } from '../logger.js';
-import { assertSchemaName } from './outbox.js';
+import { TRACEPARENT_KEY, assertSchemaName } from './outbox.js';
+import { addOutboxBacklogSource } from '../metrics.js';
+import {
+  SpanKind,
+  contextFromTraceparent,
+  injectHeaders,
+  markSpanError,
+  startSpan,
+} from '../tracing.js';
 
 export const OUTBOX_CHANNEL = 'mosaic_outbox';
 
@@ -48,6 +56,32 @@ interface OutboxRow {
   subject: string;
   payload: string;
   attempts: number;
+  /** Trace context of the write that enqueued the row (lib/outbox/outbox.ts). */
+  traceparent: string | null;
+}
+
+// The stored trace context leaves the payload and travels as the message's header.
+const PAYLOAD_COLUMNS = `(payload - '${TRACEPARENT_KEY}')::text AS payload,
+  payload->>'${TRACEPARENT_KEY}' AS traceparent`;
+
+/** A PRODUCER span under the row's trace (no-op when tracing is off) and its NATS headers. */
+function publishTrace(prefix: string, row: OutboxRow) {
+  if (!row.traceparent) return undefined;
+  const subject = subjectFor(prefix, row.subject);
+  const { span, ctx } = startSpan(
+    'mosaic-outbox',
+    `publish ${row.subject}`,
+    contextFromTraceparent(row.traceparent),
+    SpanKind.PRODUCER,
+    {
+      'messaging.system': 'nats',
+      'messaging.destination.name': subject,
+      'mosaic.outbox_id': row.id,
+    },
+  );
+  const h = natsHeaders();
+  for (const [k, v] of Object.entries(injectHeaders<Record<string, string>>({}, ctx))) h.set(k, v);
+  return { span, headers: h };
 }
 
 interface TickResult {
@@ -82,7 +116,7 @@ export async function relayTick(
   try {
     await client.query('BEGIN');
     const { rows } = await client.query<OutboxRow>(
-      `SELECT id::text AS id, subject, payload::text AS payload, attempts
+      `SELECT id::text AS id, subject, ${PAYLOAD_COLUMNS}, attempts
          FROM ${s}.outbox
         WHERE published_at IS NULL AND next_attempt_at <= now()
         ORDER BY id
@@ -95,14 +129,20 @@ export async function relayTick(
       return { claimed: 0, published: 0, failed: 0 };
     }
     // All in flight at once, pipelined on the one connection: one round trip per batch.
+    const traces = rows.map((r) => publishTrace(prefix, r));
     const results = await Promise.allSettled(
-      rows.map((r) =>
+      rows.map((r, i) =>
         js.publish(subjectFor(prefix, r.subject), r.payload, {
           msgID: r.id,
           timeout: publishTimeoutMs,
+          ...(traces[i] ? { headers: traces[i].headers } : {}),
         }),
       ),
     );
+    results.forEach((res, i) => {
+      if (res.status === 'rejected' && traces[i]) markSpanError(traces[i].span);
+      traces[i]?.span.end();
+    });
     const ok: string[] = [];
     const failedIds: string[] = [];
     const errors: string[] = [];
@@ -164,6 +204,13 @@ export function startOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   let queued = false;
   let pollTimer: NodeJS.Timeout | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
+  // Backlog on scrape; the predicate matches the partial index outbox_pending_idx.
+  const removeBacklogSource = addOutboxBacklogSource(async () => {
+    const { rows } = await pool.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM ${schema}.outbox WHERE published_at IS NULL`,
+    );
+    return [{ labels: { schema }, value: Number(rows[0]?.n ?? 0) }];
+  });
 
   function serial<T>(fn: () => Promise<T>): Promise<T> {
     const p = chain.then(fn, fn);
@@ -279,6 +326,7 @@ export function startOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   return {
     async stop() {
       stopped = true;
+      removeBacklogSource();
       clearTimeout(pollTimer);
       clearTimeout(listenTimer);
       clearInterval(pruneTimer);
@@ -351,7 +399,7 @@ export async function replayOutbox(
   let after: { at: Date | null; id: string } = { at: null, id: '0' };
   for (;;) {
     const { rows } = await pool.query<OutboxRow & { published_at: Date }>(
-      `SELECT id::text AS id, subject, payload::text AS payload, attempts, published_at
+      `SELECT id::text AS id, subject, ${PAYLOAD_COLUMNS}, attempts, published_at
          FROM ${s}.outbox
         WHERE published_at >= $1 AND published_at < $2
           AND ($3::timestamptz IS NULL OR (published_at, id) > ($3, $4::bigint))
@@ -361,7 +409,14 @@ export async function replayOutbox(
     );
     if (rows.length === 0) return result;
     const acks: PubAck[] = await Promise.all(
-      rows.map((r) => js.publish(subjectFor(prefix, r.subject), r.payload, { msgID: r.id })),
+      rows.map((r) => {
+        const t = publishTrace(prefix, r);
+        t?.span.end();
+        return js.publish(subjectFor(prefix, r.subject), r.payload, {
+          msgID: r.id,
+          ...(t ? { headers: t.headers } : {}),
+        });
+      }),
     );
     for (const a of acks) {
       if (a.duplicate) result.duplicates++;

@@ -44,12 +44,13 @@ export async function createPost(
   stack: Stack,
   author: Account,
   caption = 'hello',
+  headers?: Record<string, string>,
 ): Promise<string> {
   const mediaId = await readyMedia(stack, author.id);
   const r = await stack.gql<{ createPost: { id: string } }>(
     `mutation($input: CreatePostInput!) { createPost(input: $input) { id } }`,
     { input: { caption, mediaIds: [mediaId] } },
-    { token: author.token },
+    { token: author.token, ...(headers ? { headers } : {}) },
   );
   if (!r.data) throw new Error(`createPost failed: ${JSON.stringify(r.errors)}`);
   return r.data.createPost.id;

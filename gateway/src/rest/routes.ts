@@ -18,6 +18,7 @@ import {
 import { collectEvery } from '../../../lib/memory.js';
 import { createLimiter, type Limiter } from '../../../lib/rate-limit.js';
 import { rateLimitedHttp, resolveViewer, type GatewayContext } from '../context.js';
+import { injectHeaders } from '../../../lib/tracing.js';
 
 export interface RestOptions {
   cfg: Config;
@@ -171,7 +172,8 @@ function forwardBody(
 ): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
   return new Promise((resolve, reject) => {
     let answered = false;
-    const upstream = httpRequest(target, { method, headers });
+    // traceparent: the post service continues this request's trace.
+    const upstream = httpRequest(target, { method, headers: injectHeaders({ ...headers }) });
     upstream.on('response', (res) => {
       answered = true;
       const chunks: Buffer[] = [];
@@ -325,7 +327,11 @@ export function registerRestRoutes(http: FastifyInstance, opts: RestOptions): vo
       let res: IncomingMessage;
       try {
         res = await new Promise<IncomingMessage>((resolve, reject) => {
-          const upstream = httpRequest(postUrl(path), { method: req.method, headers }, resolve);
+          const upstream = httpRequest(
+            postUrl(path),
+            { method: req.method, headers: injectHeaders({ ...headers }) },
+            resolve,
+          );
           upstream.on('error', reject);
           upstream.end();
         });

@@ -15,6 +15,7 @@ import {
 import type { AppContext } from './context.js';
 import { latestByAuthors, markDeleted, recordPost } from './posts.js';
 import { forgetCelebrityFollowees } from './read.js';
+import { fanoutDeliveries, fanoutDuration } from '../../../lib/metrics.js';
 
 export interface FanoutStats {
   deliveries: number;
@@ -27,6 +28,7 @@ export async function fanOut(
   authorId: string,
   postIds: readonly string[],
 ): Promise<FanoutStats> {
+  const endTimer = fanoutDuration.startTimer();
   let deliveries = 0;
   let followers = 0;
   const limit = app.cfg.FEED_FANOUT_BATCH;
@@ -38,8 +40,13 @@ export async function fanOut(
     const batch: EdgeBatch = await pending;
     pending = batch.next ? app.graph.followers(authorId, { after: batch.next, limit }) : null;
     followers += batch.ids.length;
-    for (const postId of postIds) deliveries += await app.timelines.push(batch.ids, postId);
+    for (const postId of postIds) {
+      const n = await app.timelines.push(batch.ids, postId);
+      deliveries += n;
+      fanoutDeliveries.inc(n);
+    }
   }
+  endTimer();
   return { deliveries, followers };
 }
 

@@ -4,6 +4,7 @@
 // readers are answered straight from Postgres; so is every reader while Redis is down.
 import type { AppContext } from './context.js';
 import { latestByAuthors, liveAmong } from './posts.js';
+import { timelineRebuilds } from '../../../lib/metrics.js';
 
 export interface FeedPage {
   postIds: bigint[];
@@ -54,6 +55,7 @@ export async function rebuildTimeline(app: AppContext, userId: string): Promise<
   const pushed = all.filter((id) => !celebSet.has(id));
   const postIds = await latestByAuthors(app.pool, pushed, null, app.cfg.FEED_TIMELINE_CAP);
   await app.timelines.pushMany(userId, postIds.map(String));
+  timelineRebuilds.inc();
 }
 
 /** The whole feed from Postgres alone: every followee and the reader, pulled. */
