@@ -193,3 +193,33 @@ export function closeOnSignals(logger: Logger, close: () => Promise<void>): void
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
 }
+
+/**
+ * Starts listening and hands back the RunningService every start function returns: its
+ * URL on the bound port, and a close that stops HTTP first (draining requests), then runs
+ * the given cleanups in order (workers, connections).
+ */
+export async function listenService(
+  http: FastifyInstance,
+  opts: {
+    host: string;
+    port: number;
+    logger: Logger;
+    message: string;
+    fields?: Record<string, unknown>;
+    path?: string;
+  },
+  cleanups: (() => unknown)[],
+): Promise<RunningService> {
+  await http.listen({ port: opts.port, host: opts.host });
+  const port = boundPort(http, opts.port);
+  opts.logger.info({ port, ...opts.fields }, opts.message);
+  return {
+    port,
+    url: `http://127.0.0.1:${port}${opts.path ?? '/graphql'}`,
+    async close() {
+      await http.close();
+      for (const cleanup of cleanups) await Promise.resolve(cleanup()).catch(() => {});
+    },
+  };
+}

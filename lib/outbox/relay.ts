@@ -9,6 +9,7 @@ import pg from 'pg';
 import { jetstream, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { subjectFor } from '../events.js';
+import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { TRACEPARENT_KEY, assertSchemaName } from './outbox.js';
 import { addOutboxBacklogSource } from '../metrics.js';
@@ -426,4 +427,23 @@ export async function replayOutbox(
     after = { at: last.published_at, id: last.id };
     if (rows.length < batchSize) return result;
   }
+}
+
+/** The relay for one subgraph's outbox, configured from the shared settings. */
+export function startConfiguredRelay(
+  cfg: Pick<
+    Config,
+    'NATS_PREFIX' | 'OUTBOX_POLL_MS' | 'OUTBOX_BATCH_SIZE' | 'OUTBOX_RETENTION_DAYS'
+  >,
+  deps: { pool: pg.Pool; nc: NatsConnection; logger: Logger },
+  schema: string,
+): OutboxRelay {
+  return startOutboxRelay({
+    ...deps,
+    schema,
+    prefix: cfg.NATS_PREFIX,
+    pollMs: cfg.OUTBOX_POLL_MS,
+    batchSize: cfg.OUTBOX_BATCH_SIZE,
+    retentionDays: cfg.OUTBOX_RETENTION_DAYS,
+  });
 }

@@ -5,11 +5,12 @@ import { createPool } from '../../../lib/db.js';
 import { createLogger } from '../../../lib/logger.js';
 import { createRedis, isCluster } from '../../../lib/redis.js';
 import { natsProbe, postgresProbe, redisProbe } from '../../../lib/health.js';
-import { boundPort, createHttpServer, type RunningService } from '../../../lib/http/server.js';
+import { createHttpServer, listenService, type RunningService } from '../../../lib/http/server.js';
 import { mountSubgraph } from '../../../lib/http/subgraph.js';
-import { connectNats, ensureStreams } from '../../../lib/nats.js';
+import { connectNats, ensureStreams, type NatsConnection } from '../../../lib/nats.js';
 import { baseOf } from '../../../lib/clients/internal-http.js';
 import { createGraphClient } from '../../../lib/clients/graph-client.js';
+import type { RunningConsumer } from '../../../lib/consumer.js';
 import type { AppContext, RequestContext } from './context.js';
 import { startMaterializer } from './materializer.js';
 import { resolvers } from './resolvers.js';
@@ -41,6 +42,32 @@ export async function createFeedApp(
   };
 }
 
+/** Broker connection, streams and the HTTP shell shared by the feed API and its worker. */
+async function feedShell(app: AppContext, name: string, withInternalRoutes: boolean) {
+  const { cfg, logger, pool, redis } = app;
+  const nc = await connectNats(cfg, `mosaic-${name}`, logger);
+  await ensureStreams(nc, cfg.NATS_PREFIX, cfg.NATS_STREAM_REPLICAS);
+  const http = createHttpServer({
+    logger,
+    probes: { postgres: postgresProbe(pool), redis: redisProbe(redis), nats: natsProbe(nc) },
+    ...(withInternalRoutes ? { internalSecret: cfg.INTERNAL_SIGNING_SECRET } : {}),
+  });
+  return { nc, http };
+}
+
+function cleanups(
+  app: AppContext,
+  nc: NatsConnection,
+  consumers: RunningConsumer[],
+): (() => unknown)[] {
+  return [
+    ...consumers.map((c) => () => c.stop()),
+    () => nc.drain(),
+    () => app.redis.disconnect(),
+    () => app.pool.end(),
+  ];
+}
+
 /**
  * The materializer alone (plus /health and /ready), for running it on replicas of its own:
  * `node dist/scripts/start.js feed-worker`. Port FEED_PORT + 100 unless given.
@@ -50,63 +77,36 @@ export async function startFeedWorker(
   port = cfg.FEED_PORT + 100,
 ): Promise<RunningService> {
   const app = await createFeedApp(cfg, createLogger('feed-worker', cfg));
-  const { logger, pool, redis } = app;
-  const nc = await connectNats(cfg, 'mosaic-feed-worker', logger);
-  await ensureStreams(nc, cfg.NATS_PREFIX, cfg.NATS_STREAM_REPLICAS);
-  const http = createHttpServer({
-    logger,
-    probes: { postgres: postgresProbe(pool), redis: redisProbe(redis), nats: natsProbe(nc) },
-  });
+  const { nc, http } = await feedShell(app, 'feed-worker', false);
   const consumers = await startMaterializer(app, nc);
-  await http.listen({ port, host: cfg.HOST });
-  const actualPort = boundPort(http, port);
-  logger.info({ port: actualPort }, 'feed worker running');
-  return {
-    port: actualPort,
-    url: `http://127.0.0.1:${actualPort}`,
-    async close() {
-      await http.close();
-      for (const c of consumers) await c.stop();
-      await nc.drain().catch(() => {});
-      redis.disconnect();
-      await pool.end();
-    },
-  };
+  return listenService(
+    http,
+    { host: cfg.HOST, port, logger: app.logger, message: 'feed worker running', path: '' },
+    cleanups(app, nc, consumers),
+  );
 }
 
 export async function startFeedService(cfg: Config, port = cfg.FEED_PORT): Promise<RunningService> {
   const app = await createFeedApp(cfg);
-  const { logger, pool, redis } = app;
-  const nc = await connectNats(cfg, 'mosaic-feed', logger);
-  await ensureStreams(nc, cfg.NATS_PREFIX, cfg.NATS_STREAM_REPLICAS);
-
-  const http = createHttpServer({
-    logger,
-    probes: { postgres: postgresProbe(pool), redis: redisProbe(redis), nats: natsProbe(nc) },
-    internalSecret: cfg.INTERNAL_SIGNING_SECRET,
-  });
+  const { nc, http } = await feedShell(app, 'feed', true);
   await mountSubgraph<RequestContext>({
     app: http,
-    logger,
+    logger: app.logger,
     schemaFile: new URL('../schema.graphql', import.meta.url),
     resolvers,
     signingSecret: cfg.INTERNAL_SIGNING_SECRET,
     context: (viewer) => ({ app, viewer }),
   });
   const consumers = cfg.FEED_MATERIALIZER ? await startMaterializer(app, nc) : [];
-
-  await http.listen({ port, host: cfg.HOST });
-  const actualPort = boundPort(http, port);
-  logger.info({ port: actualPort, materializer: cfg.FEED_MATERIALIZER }, 'feed subgraph listening');
-  return {
-    port: actualPort,
-    url: `http://127.0.0.1:${actualPort}/graphql`,
-    async close() {
-      await http.close();
-      for (const c of consumers) await c.stop();
-      await nc.drain().catch(() => {});
-      redis.disconnect();
-      await pool.end();
+  return listenService(
+    http,
+    {
+      host: cfg.HOST,
+      port,
+      logger: app.logger,
+      message: 'feed subgraph listening',
+      fields: { materializer: cfg.FEED_MATERIALIZER },
     },
-  };
+    cleanups(app, nc, consumers),
+  );
 }

@@ -3,10 +3,10 @@ import { subgraphUrl, type Config } from '../../../lib/config.js';
 import { createPool, createPrisma } from '../../../lib/db.js';
 import { createLogger } from '../../../lib/logger.js';
 import { natsProbe, postgresProbe } from '../../../lib/health.js';
-import { boundPort, createHttpServer, type RunningService } from '../../../lib/http/server.js';
+import { createHttpServer, listenService, type RunningService } from '../../../lib/http/server.js';
 import { mountSubgraph } from '../../../lib/http/subgraph.js';
 import { connectNats, ensureStreams } from '../../../lib/nats.js';
-import { startOutboxRelay } from '../../../lib/outbox/relay.js';
+import { startConfiguredRelay } from '../../../lib/outbox/relay.js';
 import { baseOf } from '../../../lib/clients/internal-http.js';
 import { createUserClient } from '../../../lib/clients/user-client.js';
 import type { AppContext, RequestContext } from './context.js';
@@ -51,29 +51,11 @@ export async function startGraphService(
     context: (viewer) => ({ app, viewer, loaders: createLoaders(pool, viewer.userId) }),
   });
   registerInternalRoutes(http, app);
-  const relay = startOutboxRelay({
-    pool,
-    nc,
-    schema: 'graph',
-    prefix: cfg.NATS_PREFIX,
-    logger,
-    pollMs: cfg.OUTBOX_POLL_MS,
-    batchSize: cfg.OUTBOX_BATCH_SIZE,
-    retentionDays: cfg.OUTBOX_RETENTION_DAYS,
-  });
+  const relay = startConfiguredRelay(cfg, { pool, nc, logger }, 'graph');
 
-  await http.listen({ port, host: cfg.HOST });
-  const actualPort = boundPort(http, port);
-  logger.info({ port: actualPort }, 'graph subgraph listening');
-  return {
-    port: actualPort,
-    url: `http://127.0.0.1:${actualPort}/graphql`,
-    async close() {
-      await http.close();
-      await relay.stop();
-      await nc.drain().catch(() => {});
-      await prisma.$disconnect();
-      await pool.end();
-    },
-  };
+  return listenService(
+    http,
+    { host: cfg.HOST, port, logger, message: 'graph subgraph listening' },
+    [() => relay.stop(), () => nc.drain(), () => prisma.$disconnect(), () => pool.end()],
+  );
 }

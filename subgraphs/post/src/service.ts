@@ -4,10 +4,10 @@ import type { Config } from '../../../lib/config.js';
 import { createPool, createPrisma } from '../../../lib/db.js';
 import { createLogger } from '../../../lib/logger.js';
 import { natsProbe, postgresProbe } from '../../../lib/health.js';
-import { boundPort, createHttpServer, type RunningService } from '../../../lib/http/server.js';
+import { createHttpServer, listenService, type RunningService } from '../../../lib/http/server.js';
 import { mountSubgraph } from '../../../lib/http/subgraph.js';
 import { connectNats, ensureStreams } from '../../../lib/nats.js';
-import { startOutboxRelay } from '../../../lib/outbox/relay.js';
+import { startConfiguredRelay } from '../../../lib/outbox/relay.js';
 import type { AppContext, RequestContext } from './context.js';
 import { startJanitor } from './janitor.js';
 import { registerInternalRoutes } from './internal-routes.js';
@@ -54,32 +54,25 @@ export async function startPostService(cfg: Config, port = cfg.POST_PORT): Promi
     registerFsUploadRoutes(http, storage, cfg);
     registerMediaFileRoutes(http, storage);
   }
-  const relay = startOutboxRelay({
-    pool,
-    nc,
-    schema: 'posts',
-    prefix: cfg.NATS_PREFIX,
-    logger,
-    pollMs: cfg.OUTBOX_POLL_MS,
-    batchSize: cfg.OUTBOX_BATCH_SIZE,
-    retentionDays: cfg.OUTBOX_RETENTION_DAYS,
-  });
+  const relay = startConfiguredRelay(cfg, { pool, nc, logger }, 'posts');
   const janitor = startJanitor(app);
 
-  await http.listen({ port, host: cfg.HOST });
-  const actualPort = boundPort(http, port);
-  logger.info({ port: actualPort, storage: storage.kind }, 'post subgraph listening');
-  return {
-    app,
-    port: actualPort,
-    url: `http://127.0.0.1:${actualPort}/graphql`,
-    async close() {
-      await http.close();
-      await janitor.stop();
-      await relay.stop();
-      await nc.drain().catch(() => {});
-      await prisma.$disconnect();
-      await pool.end();
+  const running = await listenService(
+    http,
+    {
+      host: cfg.HOST,
+      port,
+      logger,
+      message: 'post subgraph listening',
+      fields: { storage: storage.kind },
     },
-  };
+    [
+      () => janitor.stop(),
+      () => relay.stop(),
+      () => nc.drain(),
+      () => prisma.$disconnect(),
+      () => pool.end(),
+    ],
+  );
+  return { ...running, app };
 }

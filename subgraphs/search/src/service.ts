@@ -5,7 +5,7 @@ import type { Config } from '../../../lib/config.js';
 import { createPool } from '../../../lib/db.js';
 import { createLogger, type Logger } from '../../../lib/logger.js';
 import { natsProbe, postgresProbe } from '../../../lib/health.js';
-import { boundPort, createHttpServer, type RunningService } from '../../../lib/http/server.js';
+import { createHttpServer, listenService, type RunningService } from '../../../lib/http/server.js';
 import { mountSubgraph } from '../../../lib/http/subgraph.js';
 import { connectNats, ensureStreams } from '../../../lib/nats.js';
 import { createBackend } from './backends.js';
@@ -51,28 +51,19 @@ async function start(
   }
   const indexer =
     role === 'search-worker' || cfg.SEARCH_INDEXER ? await startIndexer(app, nc) : null;
-  await http.listen({ port, host: cfg.HOST });
-  const actualPort = boundPort(http, port);
-  logger.info(
-    { port: actualPort, backend: app.backend.name, indexer: indexer !== null },
-    role === 'search' ? 'search subgraph listening' : 'search worker running',
-  );
-  return {
-    app,
-    indexer,
-    port: actualPort,
-    url:
-      role === 'search'
-        ? `http://127.0.0.1:${actualPort}/graphql`
-        : `http://127.0.0.1:${actualPort}`,
-    async close() {
-      await http.close();
-      await indexer?.stop();
-      await nc.drain().catch(() => {});
-      await app.backend.close();
-      await app.pool.end();
+  const running = await listenService(
+    http,
+    {
+      host: cfg.HOST,
+      port,
+      logger,
+      message: role === 'search' ? 'search subgraph listening' : 'search worker running',
+      fields: { backend: app.backend.name, indexer: indexer !== null },
+      path: role === 'search' ? '/graphql' : '',
     },
-  };
+    [() => indexer?.stop(), () => nc.drain(), () => app.backend.close(), () => app.pool.end()],
+  );
+  return { ...running, app, indexer };
 }
 
 export const startSearchService = (cfg: Config, port = cfg.SEARCH_PORT): Promise<SearchService> =>

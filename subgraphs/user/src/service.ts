@@ -5,10 +5,10 @@ import { createLogger } from '../../../lib/logger.js';
 import { createRedis } from '../../../lib/redis.js';
 import { createLimiter } from '../../../lib/rate-limit.js';
 import { postgresProbe, redisProbe, natsProbe } from '../../../lib/health.js';
-import { boundPort, createHttpServer, type RunningService } from '../../../lib/http/server.js';
+import { createHttpServer, listenService, type RunningService } from '../../../lib/http/server.js';
 import { mountSubgraph } from '../../../lib/http/subgraph.js';
 import { connectNats, ensureStreams } from '../../../lib/nats.js';
-import { startOutboxRelay } from '../../../lib/outbox/relay.js';
+import { startConfiguredRelay } from '../../../lib/outbox/relay.js';
 import type { AppContext, RequestContext } from './context.js';
 import { createLoaders } from './loaders.js';
 import { registerInternalRoutes } from './internal-routes.js';
@@ -58,30 +58,13 @@ export async function startUserService(cfg: Config, port = cfg.USER_PORT): Promi
     signingSecret: cfg.INTERNAL_SIGNING_SECRET,
     context: (viewer) => ({ app, viewer, loaders: createLoaders(prisma) }),
   });
-  const relay = startOutboxRelay({
-    pool,
-    nc,
-    schema: 'users',
-    prefix: cfg.NATS_PREFIX,
-    logger,
-    pollMs: cfg.OUTBOX_POLL_MS,
-    batchSize: cfg.OUTBOX_BATCH_SIZE,
-    retentionDays: cfg.OUTBOX_RETENTION_DAYS,
-  });
+  const relay = startConfiguredRelay(cfg, { pool, nc, logger }, 'users');
 
-  await http.listen({ port, host: cfg.HOST });
-  const actualPort = boundPort(http, port);
-  logger.info({ port: actualPort }, 'user subgraph listening');
-  return {
-    port: actualPort,
-    url: `http://127.0.0.1:${actualPort}/graphql`,
-    async close() {
-      await http.close();
-      await relay.stop();
-      await nc.drain().catch(() => {});
-      redis.disconnect();
-      await prisma.$disconnect();
-      await pool.end();
-    },
-  };
+  return listenService(http, { host: cfg.HOST, port, logger, message: 'user subgraph listening' }, [
+    () => relay.stop(),
+    () => nc.drain(),
+    () => redis.disconnect(),
+    () => prisma.$disconnect(),
+    () => pool.end(),
+  ]);
 }
