@@ -46,7 +46,7 @@ export async function startPostService(cfg: Config, port = cfg.POST_PORT): Promi
     schemaFile: new URL('../schema.graphql', import.meta.url),
     resolvers,
     signingSecret: cfg.INTERNAL_SIGNING_SECRET,
-    context: (viewer) => ({ app, viewer, loaders: createLoaders(prisma) }),
+    context: (viewer) => ({ app, viewer, loaders: createLoaders(pool) }),
   });
   registerUploadRoute(http, app);
   registerInternalRoutes(http, app);

@@ -3,7 +3,7 @@
 // are inserted READY directly here; the upload path has its own tests (uploads.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signViewerContext, VIEWER_CONTEXT_HEADER } from '../../../lib/auth/viewer-context.js';
-import { createPool, createPrisma } from '../../../lib/db.js';
+import { createPool } from '../../../lib/db.js';
 import { connectNats } from '../../../lib/nats.js';
 import type { PostCreatedV1, PostDeletedV1 } from '../../../lib/events.js';
 import { postGraphql } from '../../../test/support/stack.js';
@@ -314,16 +314,14 @@ describe('Post entities', () => {
     }
     const pool = createPool({ DATABASE_URL: stack.iso.databaseUrl, DATABASE_POOL_SIZE: 2 });
     let queries = 0;
-    const counting = createPrisma(pool).$extends({
-      query: {
-        $allOperations({ args, query }) {
-          queries++;
-          return query(args);
-        },
+    const counting: Parameters<typeof createLoaders>[0] = {
+      query: (text, values) => {
+        queries++;
+        return pool.query(text, values);
       },
-    });
+    };
     try {
-      const loaders = createLoaders(counting as unknown as Parameters<typeof createLoaders>[0]);
+      const loaders = createLoaders(counting);
       const posts = await Promise.all(
         [...ids, '999', ids[0]!].map((id) => loaders.postById.load(id)),
       );
