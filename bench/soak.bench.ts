@@ -2,13 +2,13 @@
 // 80 % feed reads, 10 % posts, 5 % follows, 5 % searches, from SOAK_CLIENTS concurrent
 // clients. Every service runs as its own process (`node dist/scripts/start.js <name>`), so
 // errors, latency and memory are per process as deployed. Goal: zero 5xx.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { parseConfig } from '../lib/config.js';
 import { signAccessToken } from '../lib/auth/tokens.js';
-import { benchEnv, freePort, startChild, summarize, writeResults } from './support.js';
+import { benchEnv, freePort, rssBytes, startChild, summarize, writeResults } from './support.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 16);
@@ -29,12 +29,6 @@ const WORDS = [
 type Op = 'feed' | 'post' | 'follow' | 'search';
 const pickOp = (x: number): Op =>
   x < 0.8 ? 'feed' : x < 0.9 ? 'post' : x < 0.95 ? 'follow' : 'search';
-
-async function rssMB(pid: number): Promise<number | null> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => null);
-  const kb = status?.match(/VmRSS:\s+(\d+)/)?.[1];
-  return kb ? Number(kb) / 1024 : null;
-}
 
 export async function run(): Promise<void> {
   const env = await benchEnv('soak');
@@ -102,8 +96,9 @@ export async function run(): Promise<void> {
     const sampler = setInterval(() => {
       void Promise.all(
         children.map(async (c, i) => {
-          const mb = await rssMB(c.pid);
-          if (mb !== null) memory[names[i]!]!.push(Math.round(mb * 10) / 10);
+          const bytes = await rssBytes(c.pid);
+          if (!Number.isNaN(bytes))
+            memory[names[i]!]!.push(Math.round((bytes / 2 ** 20) * 10) / 10);
         }),
       );
     }, 5000);

@@ -3,7 +3,7 @@
 // Benchmarks report ratios measured in the same run (DESIGN.md: machines differ).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -153,4 +153,11 @@ export async function startChild(
       await once(child, 'exit');
     },
   };
+}
+
+/** A process's resident memory in bytes (Linux /proc), NaN once it has gone. */
+export async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  return kb ? Number(kb) * 1024 : NaN;
 }

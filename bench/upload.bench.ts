@@ -4,41 +4,24 @@
 // Goal: < 64 MB RSS growth in every process (nothing holds the upload in memory).
 // The video (uncompressed frames in a MOV: large, valid, and quick to make)
 // is generated once with ffmpeg into the temp dir and reused by later runs.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../lib/config.js';
 import { signAccessToken } from '../lib/auth/tokens.js';
 import { binaries } from '../subgraphs/post/src/media/ffmpeg.js';
-import { benchEnv, writeResults } from './support.js';
+import { benchEnv, freePort, rssBytes, startChild, writeResults } from './support.js';
 
 const TARGET_BYTES = Number(process.env.BENCH_UPLOAD_BYTES ?? 500 * 1024 * 1024);
 const GOAL_MB = 64;
 const MiB = 1024 * 1024;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A valid video of about TARGET_BYTES: 1280x720 raw UYVY frames (1.8 MB each) in MOV. */
-async function bigVideo(): Promise<string> {
-  const file = path.join(os.tmpdir(), `mosaic-bench-upload-${TARGET_BYTES}.mov`);
-  const have = await stat(file).catch(() => null);
-  if (have && have.size >= TARGET_BYTES * 0.98) return file;
-  const frames = Math.ceil(TARGET_BYTES / (1280 * 720 * 2));
-  console.log(`generating a ${Math.round(TARGET_BYTES / MiB)} MB video (${frames} frames)…`);
-  await new Promise<void>((resolve, reject) => {
+/** Writes `frames` test-pattern frames as uncompressed UYVY in a MOV (large, valid, quick). */
+function rawMov(file: string, size: string, frames: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     const p = spawn(binaries().ffmpeg, [
       '-hide_banner',
       '-loglevel',
@@ -47,7 +30,7 @@ async function bigVideo(): Promise<string> {
       '-f',
       'lavfi',
       '-i',
-      'testsrc=size=1280x720:rate=30',
+      `testsrc=size=${size}`,
       '-frames:v',
       String(frames),
       '-c:v',
@@ -61,34 +44,17 @@ async function bigVideo(): Promise<string> {
     p.on('error', reject);
     p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}`))));
   });
+}
+
+/** A valid video of about TARGET_BYTES: 1280x720 raw UYVY frames (1.8 MB each) in MOV. */
+async function bigVideo(): Promise<string> {
+  const file = path.join(os.tmpdir(), `mosaic-bench-upload-${TARGET_BYTES}.mov`);
+  const have = await stat(file).catch(() => null);
+  if (have && have.size >= TARGET_BYTES * 0.98) return file;
+  const frames = Math.ceil(TARGET_BYTES / (1280 * 720 * 2));
+  console.log(`generating a ${Math.round(TARGET_BYTES / MiB)} MB video (${frames} frames)…`);
+  await rawMov(file, '1280x720:rate=30', frames);
   return file;
-}
-
-async function rssBytes(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
-  return kb ? Number(kb) * 1024 : NaN;
-}
-
-function startService(name: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, ['dist/scripts/start.js', name, '--no-migrate'], {
-    env: { ...env, MOSAIC_CHILD: '1' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  return child;
-}
-
-async function waitHealthy(port: number): Promise<void> {
-  const until = Date.now() + 30_000;
-  while (Date.now() < until) {
-    const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`service on port ${port} did not become healthy`);
 }
 
 /** Streams `file` as a multipart/form-data POST (never read whole) and returns status + body. */
@@ -151,46 +117,27 @@ export async function run(): Promise<void> {
   };
   delete env.MINIO_ENDPOINT; // measured against filesystem storage
   const cfg = parseConfig(env);
-  const children: Record<string, ChildProcess> = {
-    post: startService('post', env),
-    gateway: startService('gateway', env),
-  };
+  const children: Record<string, Awaited<ReturnType<typeof startChild>>> = {};
   try {
-    await Promise.all([waitHealthy(postPort), waitHealthy(gatewayPort)]);
+    const stringEnv = Object.fromEntries(
+      Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined),
+    );
+    [children.post, children.gateway] = await Promise.all([
+      startChild('post', stringEnv),
+      startChild('gateway', stringEnv),
+    ]);
     const { token } = await signAccessToken(cfg, { userId: '1', sessionId: '1' });
     const url = `http://127.0.0.1:${gatewayPort}/v1/media`;
 
     // Warm-up: load every code path (busboy, ingest, ffprobe, sharp) before the baseline.
     const warm = path.join(storageDir, '..', `mosaic-bench-warm-${process.pid}.mov`);
-    await new Promise<void>((resolve, reject) => {
-      const p = spawn(binaries().ffmpeg, [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc=size=320x240:rate=10',
-        '-frames:v',
-        '20',
-        '-c:v',
-        'rawvideo',
-        '-pix_fmt',
-        'uyvy422',
-        '-f',
-        'mov',
-        warm,
-      ]);
-      p.on('error', reject);
-      p.on('exit', (c) => (c === 0 ? resolve() : reject(new Error(`ffmpeg exited ${c}`))));
-    });
+    await rawMov(warm, '320x240:rate=10', 20);
     const w = await uploadFile(url, token, warm, (await stat(warm)).size, 'warm.mov');
     await rm(warm, { force: true });
     if (w.status !== 201) throw new Error(`warm-up upload failed: ${w.status} ${w.body}`);
     await new Promise((r) => setTimeout(r, 500));
 
-    const pids = Object.fromEntries(Object.entries(children).map(([n, c]) => [n, c.pid!]));
+    const pids = Object.fromEntries(Object.entries(children).map(([n, c]) => [n, c.pid]));
     pids.bench = process.pid;
     const baseline: Record<string, number> = {};
     const peak: Record<string, number> = {};
@@ -242,12 +189,7 @@ export async function run(): Promise<void> {
     console.log(JSON.stringify(results, null, 2));
     console.log(`wrote ${await writeResults('upload', results)}`);
   } finally {
-    for (const c of Object.values(children)) c.kill('SIGTERM');
-    await Promise.all(
-      Object.values(children).map(
-        (c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r))),
-      ),
-    );
+    await Promise.all(Object.values(children).map((c) => c.close()));
     await rm(storageDir, { recursive: true, force: true });
     await be.drop();
   }

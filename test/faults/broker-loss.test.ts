@@ -6,8 +6,14 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { streamNames } from '../../lib/events.js';
 import { connectNats } from '../../lib/nats.js';
-import { createPost, feedIds, follow, signUp } from '../support/content.js';
-import { eventually } from '../support/events.js';
+import {
+  createPost,
+  feedHolding,
+  feedIds,
+  follow,
+  pendingOutbox,
+  signUp,
+} from '../support/content.js';
 import { startNats, type ManagedServer } from '../support/processes.js';
 import { startStack, type Stack } from '../support/stack.js';
 
@@ -50,23 +56,12 @@ it('loses no post while the broker is down, and delivers each exactly once', asy
   for (let i = 0; i < 2; i++) posts.push(await createPost(stack, author, `during crash ${i}`));
   await nats.start();
 
-  const feed = await eventually(
-    () => feedIds(stack, reader),
-    (ids) => ids.length >= posts.length,
-    30_000,
-  );
+  const feed = await feedHolding(stack, reader, posts.length);
   expect([...feed].sort()).toEqual([...posts].sort());
   expect(new Set(feed).size).toBe(feed.length);
 
   // Every outbox row was published, and the stream holds each post.created once.
-  const pending = await eventually(
-    () =>
-      stack.iso.query<{ n: string }>(
-        `SELECT count(*)::text AS n FROM posts.outbox WHERE published_at IS NULL`,
-      ),
-    (rows) => rows[0]!.n === '0',
-  );
-  expect(pending[0]!.n).toBe('0');
+  expect(await pendingOutbox(stack, 'posts')).toBe(0);
   const nc = await connectNats(stack.cfg, 'broker-loss-test');
   try {
     const jsm = await jetstreamManager(nc);

@@ -17,8 +17,15 @@ import {
   keyNodes,
   testRedis,
 } from '../../subgraphs/feed/test/feed-scenarios.js';
-import { createPost, feedIds, follow, signUp, type Account } from '../support/content.js';
-import { eventually } from '../support/events.js';
+import {
+  createPost,
+  feedHolding,
+  feedIds,
+  follow,
+  pendingOutbox,
+  signUp,
+  type Account,
+} from '../support/content.js';
 import { startNatsCluster, startRedisCluster, type ManagedCluster } from '../support/processes.js';
 import { startStack, type Stack } from '../support/stack.js';
 
@@ -138,22 +145,11 @@ describe('scale-out faults', () => {
       for (let i = 0; i < 4; i++) posts.push(await createPost(stack, author, `during ${i}`));
 
       for (const r of readers) {
-        const feed = await eventually(
-          () => feedIds(stack, r),
-          (ids) => ids.length >= posts.length,
-          30_000,
-        );
+        const feed = await feedHolding(stack, r, posts.length);
         expect([...feed].sort()).toEqual([...posts].sort());
         expect(new Set(feed).size).toBe(feed.length);
       }
-      const pending = await eventually(
-        () =>
-          stack.iso.query<{ n: string }>(
-            `SELECT count(*)::text AS n FROM posts.outbox WHERE published_at IS NULL`,
-          ),
-        (rows) => rows[0]!.n === '0',
-      );
-      expect(pending[0]!.n).toBe('0');
+      expect(await pendingOutbox(stack, 'posts')).toBe(0);
       const info = await jsm.streams.info(stream);
       expect(info.state.messages).toBe(posts.length);
       expect(info.cluster?.leader).not.toBe(leader);

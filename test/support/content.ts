@@ -1,5 +1,6 @@
 // Accounts, follows and posts through the gateway, for tests that need content quickly.
 // Media rows are inserted READY directly (no upload): these tests are not about media.
+import { eventually } from './events.js';
 import type { Stack } from './stack.js';
 
 export interface Account {
@@ -64,4 +65,27 @@ export async function feedIds(stack: Stack, reader: Account, first = 100): Promi
   );
   if (!r.data) throw new Error(`feed failed: ${JSON.stringify(r.errors)}`);
   return r.data.feed.nodes.map((p) => p.id);
+}
+
+/** The reader's feed once it holds at least `count` posts (or as it is after 30 s). */
+export const feedHolding = (stack: Stack, reader: Account, count: number): Promise<string[]> =>
+  eventually(
+    () => feedIds(stack, reader),
+    (ids) => ids.length >= count,
+    30_000,
+  );
+
+/** Unpublished rows in a subgraph's outbox, once the relays have drained it (or after 10 s). */
+export async function pendingOutbox(
+  stack: Stack,
+  schema: 'users' | 'posts' | 'graph',
+): Promise<number> {
+  const rows = await eventually(
+    () =>
+      stack.iso.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM ${schema}.outbox WHERE published_at IS NULL`,
+      ),
+    (r) => r[0]!.n === '0',
+  );
+  return Number(rows[0]!.n);
 }

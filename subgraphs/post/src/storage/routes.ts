@@ -47,8 +47,9 @@ export function registerFsUploadRoutes(
           ? fail(reply, req, 401, 'UNAUTHENTICATED', 'This upload URL has expired')
           : fail(reply, req, 403, 'FORBIDDEN', 'Invalid upload URL');
       }
-      const declared = Number(req.headers['content-length'] ?? NaN);
-      if (declared > maxBytes) {
+      // Too large, whether declared up front or found while streaming: close the connection
+      // so the client stops sending.
+      const tooLarge = () => {
         reply.header('connection', 'close');
         return fail(
           reply,
@@ -57,7 +58,9 @@ export function registerFsUploadRoutes(
           'PAYLOAD_TOO_LARGE',
           `Uploads are limited to ${maxBytes} bytes`,
         );
-      }
+      };
+      const declared = Number(req.headers['content-length'] ?? NaN);
+      if (declared > maxBytes) return tooLarge();
       const t = v.target;
       try {
         const r =
@@ -66,16 +69,7 @@ export function registerFsUploadRoutes(
             : await storage.write(storage.pathOf(t.key), req.raw, maxBytes);
         return reply.code(200).header('etag', r.etag).send();
       } catch (err) {
-        if (err instanceof TooLarge) {
-          reply.header('connection', 'close');
-          return fail(
-            reply,
-            req,
-            413,
-            'PAYLOAD_TOO_LARGE',
-            `Uploads are limited to ${maxBytes} bytes`,
-          );
-        }
+        if (err instanceof TooLarge) return tooLarge();
         if (err instanceof MultipartError) {
           return fail(reply, req, 400, 'BAD_USER_INPUT', err.message);
         }
