@@ -2,7 +2,7 @@
 // included) is one query, however many posts, authors or carousels it covers.
 import DataLoader from 'dataloader';
 import type { Post as PostRow } from '../../../lib/generated/prisma/client.js';
-import type { QueryResult, QueryResultRow } from 'pg';
+import type { Queryable } from '../../../lib/db.js';
 import { tryParseId } from '../../../lib/ids.js';
 import type { MediaRow } from './media-records.js';
 
@@ -24,11 +24,6 @@ export interface PostLoaders {
   postCountByAuthor: DataLoader<bigint, number, string>;
   /** A page of an author's posts, newest first. */
   authorPage: DataLoader<AuthorPageKey, PostRow[], string>;
-}
-
-/** What the loaders need of a database: pg's `query` (the pool, or a counting wrapper). */
-export interface Queryable {
-  query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
 }
 
 // The hot read path (every feed page resolves 20 posts and their carousels) runs plain SQL

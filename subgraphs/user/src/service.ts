@@ -56,7 +56,7 @@ export async function startUserService(cfg: Config, port = cfg.USER_PORT): Promi
     schemaFile: new URL('../schema.graphql', import.meta.url),
     resolvers,
     signingSecret: cfg.INTERNAL_SIGNING_SECRET,
-    context: (viewer) => ({ app, viewer, loaders: createLoaders(prisma) }),
+    context: (viewer) => ({ app, viewer, loaders: createLoaders(pool) }),
   });
   const relay = startConfiguredRelay(cfg, { pool, nc, logger }, 'users');
 
