@@ -50,7 +50,12 @@ export function createRedis(
         enableAutoPipelining: true,
         clusterRetryStrategy: common.retryStrategy,
       })
-    : new Redis(cfg.REDIS_URL, common);
+    : new Redis(cfg.REDIS_URL, {
+        ...common,
+        // Commands issued in the same tick go out in one write: under load the gateway's
+        // per-request checks and the feed's reads share syscalls across requests.
+        enableAutoPipelining: true,
+      });
   // Without a listener ioredis prints every failed reconnect; log the first of each outage.
   let down = false;
   redis.on('error', (err: Error) => {

@@ -12,6 +12,7 @@ import {
   type VerifyResult,
 } from '../../lib/auth/tokens.js';
 import type { Viewer } from '../../lib/auth/viewer-context.js';
+import type { Limiter } from '../../lib/rate-limit.js';
 
 export interface GatewayContext {
   viewer: Viewer;
@@ -76,12 +77,14 @@ async function verifyCached(cfg: Config, token: string): Promise<VerifyResult> {
 /**
  * The viewer for a request. No Authorization header means anonymous; a header with a bad,
  * expired or revoked token is an error (UNAUTHENTICATED) rather than silently anonymous,
- * so clients know to refresh.
+ * so clients know to refresh. A signed-in viewer spends from `perUser` (RATE_LIMITED when
+ * spent) alongside the revocation check: both are Redis calls, so they share a round trip.
  */
 export async function resolveViewer(
   cfg: Config,
   redis: Redis,
   req: FastifyRequest,
+  perUser?: Limiter,
 ): Promise<Viewer> {
   const base: Viewer = { userId: null, sessionId: null, ip: req.ip, requestId: req.id };
   const header = req.headers.authorization;
@@ -98,9 +101,11 @@ export async function resolveViewer(
   }
   // A session ended by logOut or refresh-token reuse. If Redis is unreachable the token
   // is honoured until it expires (ACCESS_TOKEN_TTL_SECONDS): availability over instant revocation.
-  const revoked = await redis
-    .exists(revokedSessionKey(cfg.REDIS_KEY_PREFIX, result.claims.sessionId))
-    .catch(() => 0);
+  const [revoked, wait] = await Promise.all([
+    redis.exists(revokedSessionKey(cfg.REDIS_KEY_PREFIX, result.claims.sessionId)).catch(() => 0),
+    perUser?.consume(result.claims.userId) ?? null,
+  ]);
   if (revoked) throw unauthenticatedHttp('This session has ended; sign in again');
+  if (wait !== null) throw rateLimitedHttp(wait);
   return { ...base, userId: result.claims.userId, sessionId: result.claims.sessionId };
 }

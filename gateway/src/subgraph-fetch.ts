@@ -1,5 +1,5 @@
 // The gateway's fetcher for subgraph calls: node:http over keep-alive agents, answering with
-// the small part of the fetch Response that RemoteGraphQLDataSource reads (ok, status,
+// the small part of a fetch Response that SubgraphDataSource reads (ok, status,
 // headers.get, json, text). Node's fetch (undici) builds web streams, Request and Response
 // objects per call, a visible share of the gateway's CPU under load for bodies of a few KB.
 import http from 'node:http';

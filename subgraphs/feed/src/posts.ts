@@ -34,26 +34,35 @@ export async function latestByAuthors(
   before: bigint | null,
   limit: number,
 ): Promise<bigint[]> {
-  if (authorIds.length === 0 || limit <= 0) return [];
-  const { rows } = await pool.query<{ post_id: string }>(
-    `SELECT p.post_id FROM unnest($1::bigint[]) AS a(id)
-     CROSS JOIN LATERAL (
-       SELECT post_id FROM feed.posts
-       WHERE author_id = a.id AND deleted_at IS NULL AND ($2::bigint IS NULL OR post_id < $2)
-       ORDER BY post_id DESC LIMIT $3
-     ) p
-     ORDER BY p.post_id DESC LIMIT $3`,
-    [authorIds, before?.toString() ?? null, limit],
-  );
-  return rows.map((r) => BigInt(r.post_id));
+  if (authorIds.length === 0) return [];
+  return mergePage(pool, [], authorIds, before, limit);
 }
 
-/** Of these post ids, the ones that exist and are not deleted. */
-export async function liveAmong(pool: pg.Pool, postIds: readonly bigint[]): Promise<Set<bigint>> {
-  if (postIds.length === 0) return new Set();
+/**
+ * One feed page in one round trip: the live ones among the pushed timeline entries, merged
+ * with the newest posts of the pulled authors (celebrities and the reader), newest first,
+ * at most `limit` ids (callers ask for one extra to learn whether a next page exists).
+ */
+export async function mergePage(
+  pool: pg.Pool,
+  pushed: readonly bigint[],
+  pulledAuthors: readonly string[],
+  before: bigint | null,
+  limit: number,
+): Promise<bigint[]> {
+  if (limit <= 0) return [];
   const { rows } = await pool.query<{ post_id: string }>(
-    'SELECT post_id FROM feed.posts WHERE post_id = ANY($1::bigint[]) AND deleted_at IS NULL',
-    [postIds.map(String)],
+    `SELECT post_id FROM feed.posts WHERE post_id = ANY($1::bigint[]) AND deleted_at IS NULL
+     UNION
+     (SELECT p.post_id FROM unnest($2::bigint[]) AS a(id)
+      CROSS JOIN LATERAL (
+        SELECT post_id FROM feed.posts
+        WHERE author_id = a.id AND deleted_at IS NULL AND ($3::bigint IS NULL OR post_id < $3)
+        ORDER BY post_id DESC LIMIT $4
+      ) p
+      ORDER BY p.post_id DESC LIMIT $4)
+     ORDER BY post_id DESC LIMIT $4`,
+    [pushed.map(String), pulledAuthors, before?.toString() ?? null, limit],
   );
-  return new Set(rows.map((r) => BigInt(r.post_id)));
+  return rows.map((r) => BigInt(r.post_id));
 }

@@ -3,7 +3,7 @@
 // posts. A missing timeline is rebuilt once (single flight per reader) while concurrent
 // readers are answered straight from Postgres; so is every reader while Redis is down.
 import type { AppContext } from './context.js';
-import { latestByAuthors, liveAmong } from './posts.js';
+import { latestByAuthors, mergePage } from './posts.js';
 import { timelineRebuilds } from '../../../lib/metrics.js';
 
 export interface FeedPage {
@@ -111,13 +111,8 @@ export async function readFeed(
   }
   if (pushed === 'busy') return pageFromPostgres(app, userId, before, limit);
 
-  const [pulled, live] = await Promise.all([
-    latestByAuthors(app.pool, [userId, ...celebs], before, limit + 1),
-    liveAmong(app.pool, pushed),
-  ]);
-  // Merge newest first; a post can be in both (pushed before its author became a celebrity).
-  const merged = [...new Set([...pushed.filter((id) => live.has(id)), ...pulled])].sort((a, b) =>
-    a > b ? -1 : a < b ? 1 : 0,
-  );
+  // A post can be both pushed and pulled (pushed before its author became a celebrity):
+  // the merge de-duplicates it.
+  const merged = await mergePage(app.pool, pushed, [userId, ...celebs], before, limit + 1);
   return { postIds: merged.slice(0, limit), hasNextPage: merged.length > limit };
 }
