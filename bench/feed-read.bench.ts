@@ -38,6 +38,15 @@ const PULL_SQL = `SELECT s.id, s.author_id, s.created_at FROM bench_pull.statuse
   WHERE s.author_id IN (SELECT followee_id FROM bench_pull.follows WHERE follower_id = $1)
   ORDER BY s.created_at DESC LIMIT 20`;
 
+/**
+ * Node flags for one of the processes, to profile it under this load: BENCH_<NAME>_EXEC_ARGV
+ * (e.g. BENCH_GATEWAY_EXEC_ARGV=--cpu-prof), else BENCH_EXEC_ARGV for all of them.
+ */
+const execArgv = (name: string): string[] =>
+  (process.env[`BENCH_${name.toUpperCase()}_EXEC_ARGV`] ?? process.env.BENCH_EXEC_ARGV ?? '')
+    .split(' ')
+    .filter(Boolean);
+
 /** Users get ids minted one millisecond apart (shard 1) a day into the id epoch. */
 const USER_MS0 = 86_400_000;
 const userId = (i: number) => (BigInt(USER_MS0 + i) << 23n) | (1n << 10n);
@@ -335,11 +344,7 @@ export async function run(): Promise<void> {
       const child = fork(startJs, [n, '--no-migrate'], {
         env: childEnv,
         stdio: 'inherit',
-        // e.g. BENCH_GATEWAY_EXEC_ARGV=--cpu-prof to profile the gateway under this load
-        execArgv:
-          n === 'gateway' && process.env.BENCH_GATEWAY_EXEC_ARGV
-            ? process.env.BENCH_GATEWAY_EXEC_ARGV.split(' ')
-            : [],
+        execArgv: execArgv(n),
       });
       children.push(child);
       processes.set(n, child.pid!);
@@ -348,6 +353,7 @@ export async function run(): Promise<void> {
     const hive = fork(path.resolve('dist/bench/hive-gateway.js'), [], {
       env: { ...childEnv, LOG_LEVEL: 'error' }, // Hive's logger reads it too and knows no "silent"
       stdio: 'inherit',
+      execArgv: execArgv('hive'),
     });
     children.push(hive);
     processes.set('hive', hive.pid!);
