@@ -9,12 +9,22 @@ export { PrismaClient };
 export type { Prisma } from './generated/prisma/client.js';
 
 /**
- * What a hot read path needs of a database: pg's `query` (the pool, or a counting wrapper
- * in tests). Entity loaders use it instead of Prisma: through Prisma's client-side query
- * compiler the same small batched selects cost several times the CPU.
+ * What a hot read path needs of a database: pg's `query` with a query config (the pool, or
+ * a counting wrapper in tests). Entity loaders use it instead of Prisma: through Prisma's
+ * client-side query compiler the same small batched selects cost several times the CPU.
+ * They also name their statements (see `statement`).
  */
 export interface Queryable {
-  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
+}
+
+/**
+ * A named (prepared) statement: each pooled connection parses and plans it once, then only
+ * binds and executes, which takes Postgres' parse/plan work off every feed page. Names are
+ * per connection, so each must stay bound to one text.
+ */
+export function statement(name: string, text: string) {
+  return (values: unknown[]): pg.QueryConfig => ({ name, text, values });
 }
 
 // bigint columns come back as JS strings by default; ids are decimal strings in GraphQL anyway.

@@ -1,5 +1,6 @@
 // The feed's own projection of posts (feed.posts), kept current by the materializer.
 import type pg from 'pg';
+import { statement } from '../../../lib/db.js';
 
 export async function recordPost(
   pool: pg.Pool,
@@ -38,6 +39,24 @@ export async function latestByAuthors(
   return mergePage(pool, [], authorIds, before, limit);
 }
 
+// Named statements, prepared once per connection. The first page has its own so that a
+// cached generic plan never carries an always-true `before` test; later pages bound the
+// walk with `post_id < $4` in the index condition.
+const pageSql = (bound: string) =>
+  `SELECT post_id FROM feed.posts
+   WHERE post_id = ANY($1::bigint[]) AND deleted_at IS NULL
+   UNION
+   (SELECT p.post_id FROM unnest($2::bigint[]) AS a(id)
+    CROSS JOIN LATERAL (
+      SELECT post_id FROM feed.posts
+      WHERE author_id = a.id AND deleted_at IS NULL ${bound}
+      ORDER BY post_id DESC LIMIT $3
+    ) p
+    ORDER BY p.post_id DESC LIMIT $3)
+   ORDER BY post_id DESC LIMIT $3`;
+const firstPage = statement('feed_first_page', pageSql(''));
+const laterPage = statement('feed_later_page', pageSql('AND post_id < $4::bigint'));
+
 /**
  * One feed page in one round trip: the live ones among the pushed timeline entries, merged
  * with the newest posts of the pulled authors (celebrities and the reader), newest first,
@@ -51,18 +70,9 @@ export async function mergePage(
   limit: number,
 ): Promise<bigint[]> {
   if (limit <= 0) return [];
+  const values = [pushed.map(String), pulledAuthors, limit];
   const { rows } = await pool.query<{ post_id: string }>(
-    `SELECT post_id FROM feed.posts WHERE post_id = ANY($1::bigint[]) AND deleted_at IS NULL
-     UNION
-     (SELECT p.post_id FROM unnest($2::bigint[]) AS a(id)
-      CROSS JOIN LATERAL (
-        SELECT post_id FROM feed.posts
-        WHERE author_id = a.id AND deleted_at IS NULL AND ($3::bigint IS NULL OR post_id < $3)
-        ORDER BY post_id DESC LIMIT $4
-      ) p
-      ORDER BY p.post_id DESC LIMIT $4)
-     ORDER BY post_id DESC LIMIT $4`,
-    [pushed.map(String), pulledAuthors, before?.toString() ?? null, limit],
+    before === null ? firstPage(values) : laterPage([...values, before.toString()]),
   );
   return rows.map((r) => BigInt(r.post_id));
 }

@@ -2,7 +2,7 @@
 // included) is one query, however many posts, authors or carousels it covers.
 import DataLoader from 'dataloader';
 import type { Post as PostRow } from '../../../lib/generated/prisma/client.js';
-import type { Queryable } from '../../../lib/db.js';
+import { statement, type Queryable } from '../../../lib/db.js';
 import { tryParseId } from '../../../lib/ids.js';
 import type { MediaRow } from './media-records.js';
 
@@ -104,13 +104,33 @@ const toMedia = (r: MediaSql): MediaRow => ({
   attachedAt: r.attached_at,
 });
 
+// Named statements (prepared once per connection) with their columns spelled out: a
+// prepared `SELECT *` would fail on old connections once a migration adds a column.
+const POST_COLUMNS =
+  'p.id, p.author_id, p.caption, p.hashtags, p.created_at, p.deleted_at, p.purged_at';
+const MEDIA_COLUMNS = `m.id, m.owner_id, m.type, m.status, m.mime_type, m.bytes, m.width, m.height,
+  m.duration_seconds, m.blurhash, m.storage_key, m.poster_key, m.variants, m.object_keys, m.alt_text,
+  m.upload_key, m.upload_multipart_id, m.upload_content_type, m.upload_bytes, m.upload_expires_at,
+  m.failure_code, m.created_at, m.attached_at`;
+const postsById = statement(
+  'posts_by_id',
+  `SELECT ${POST_COLUMNS} FROM posts.posts p WHERE p.id = ANY($1::bigint[]) AND p.deleted_at IS NULL`,
+);
+const mediaByPost = statement(
+  'media_by_post',
+  `SELECT pm.post_id, ${MEDIA_COLUMNS}
+   FROM posts.post_media pm JOIN posts.media m ON m.id = pm.media_id
+   WHERE pm.post_id = ANY($1::bigint[]) ORDER BY pm.post_id, pm.position`,
+);
+const postCounts = statement(
+  'post_counts',
+  'SELECT author_id, post_count FROM posts.author_stats WHERE author_id = ANY($1::bigint[])',
+);
+
 export async function getPosts(db: Queryable, ids: readonly string[]): Promise<(PostRow | null)[]> {
   const valid = [...new Set(ids.map(tryParseId).filter((id): id is bigint => id !== null))];
   const { rows } = valid.length
-    ? await db.query<PostSql>(
-        'SELECT * FROM posts.posts WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL',
-        [valid.map(String)],
-      )
+    ? await db.query<PostSql>(postsById([valid.map(String)]))
     : { rows: [] as PostSql[] };
   const byId = new Map(rows.map((r) => [r.id, toPost(r)]));
   return ids.map((id) => byId.get(tryParseId(id)?.toString() ?? '') ?? null);
@@ -120,11 +140,7 @@ export async function getMediaByPost(
   db: Queryable,
   postIds: readonly bigint[],
 ): Promise<MediaRow[][]> {
-  const { rows } = await db.query<MediaSql>(
-    `SELECT pm.post_id, m.* FROM posts.post_media pm JOIN posts.media m ON m.id = pm.media_id
-     WHERE pm.post_id = ANY($1::bigint[]) ORDER BY pm.post_id, pm.position`,
-    [[...new Set(postIds.map(String))]],
-  );
+  const { rows } = await db.query<MediaSql>(mediaByPost([[...new Set(postIds.map(String))]]));
   const byPost = new Map<string, MediaRow[]>();
   for (const r of rows) {
     const list = byPost.get(r.post_id) ?? [];
@@ -136,8 +152,7 @@ export async function getMediaByPost(
 
 async function getPostCounts(db: Queryable, authorIds: readonly bigint[]) {
   const { rows } = await db.query<{ author_id: string; post_count: number }>(
-    'SELECT author_id, post_count FROM posts.author_stats WHERE author_id = ANY($1::bigint[])',
-    [[...new Set(authorIds.map(String))]],
+    postCounts([[...new Set(authorIds.map(String))]]),
   );
   const byId = new Map(rows.map((r) => [r.author_id, r.post_count]));
   return authorIds.map((id) => byId.get(id.toString()) ?? 0);
@@ -146,8 +161,8 @@ async function getPostCounts(db: Queryable, authorIds: readonly bigint[]) {
 // One statement for every page in the batch: a LATERAL index scan per author over
 // (author_id, id DESC) WHERE deleted_at IS NULL.
 async function getAuthorPages(db: Queryable, keys: readonly AuthorPageKey[]): Promise<PostRow[][]> {
-  const { rows } = await db.query<PostSql & { k: number }>(
-    `SELECT a.k::int AS k, p.*
+  const { rows } = await db.query<PostSql & { k: number }>({
+    text: `SELECT a.k::int AS k, ${POST_COLUMNS}
      FROM unnest($1::bigint[], $2::bigint[], $3::int[]) WITH ORDINALITY AS a(author_id, before_id, lim, k)
      CROSS JOIN LATERAL (
        SELECT p.* FROM posts.posts p
@@ -157,12 +172,12 @@ async function getAuthorPages(db: Queryable, keys: readonly AuthorPageKey[]): Pr
        LIMIT a.lim
      ) p
      ORDER BY a.k, p.id DESC`,
-    [
+    values: [
       keys.map((k) => k.authorId.toString()),
       keys.map((k) => k.beforeId?.toString() ?? null),
       keys.map((k) => k.limit),
     ],
-  );
+  });
   const pages: PostRow[][] = keys.map(() => []);
   for (const r of rows) pages[r.k - 1]!.push(toPost(r));
   return pages;

@@ -315,9 +315,9 @@ describe('Post entities', () => {
     const pool = createPool({ DATABASE_URL: stack.iso.databaseUrl, DATABASE_POOL_SIZE: 2 });
     let queries = 0;
     const counting: Parameters<typeof createLoaders>[0] = {
-      query: (text, values) => {
+      query: (config) => {
         queries++;
-        return pool.query(text, values);
+        return pool.query(config);
       },
     };
     try {

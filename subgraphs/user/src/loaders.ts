@@ -2,7 +2,7 @@
 // gateway included) is answered by one query. Plain SQL on the pg pool: this runs for
 // every author on every feed page, and Prisma's query compiler costs several times the CPU.
 import DataLoader from 'dataloader';
-import type { Queryable } from '../../../lib/db.js';
+import { statement, type Queryable } from '../../../lib/db.js';
 import { tryParseId } from '../../../lib/ids.js';
 import type { UserRow } from './users.js';
 
@@ -34,15 +34,18 @@ const toUser = (r: UserSql): UserRow => ({
   updatedAt: r.updated_at,
 });
 
+// Prepared once per connection; columns spelled out, as a migration may add some.
+const usersById = statement(
+  'users_by_id',
+  `SELECT id, username, username_lower, email, password_hash, display_name, bio,
+          created_at, updated_at
+   FROM users.users WHERE id = ANY($1::bigint[])`,
+);
+
 export async function getUsers(db: Queryable, ids: readonly string[]): Promise<(UserRow | null)[]> {
   const valid = [...new Set(ids.map(tryParseId).filter((id): id is bigint => id !== null))];
   const { rows } = valid.length
-    ? await db.query<UserSql>(
-        `SELECT id, username, username_lower, email, password_hash, display_name, bio,
-                created_at, updated_at
-         FROM users.users WHERE id = ANY($1::bigint[])`,
-        [valid.map(String)],
-      )
+    ? await db.query<UserSql>(usersById([valid.map(String)]))
     : { rows: [] as UserSql[] };
   const byId = new Map(rows.map((r) => [r.id, toUser(r)]));
   return ids.map((id) => byId.get(tryParseId(id)?.toString() ?? '') ?? null);
