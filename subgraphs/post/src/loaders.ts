@@ -112,9 +112,17 @@ const MEDIA_COLUMNS = `m.id, m.owner_id, m.type, m.status, m.mime_type, m.bytes,
   m.duration_seconds, m.blurhash, m.storage_key, m.poster_key, m.variants, m.object_keys, m.alt_text,
   m.upload_key, m.upload_multipart_id, m.upload_content_type, m.upload_bytes, m.upload_expires_at,
   m.failure_code, m.created_at, m.attached_at`;
-const postsById = statement(
-  'posts_by_id',
-  `SELECT ${POST_COLUMNS} FROM posts.posts p WHERE p.id = ANY($1::bigint[]) AND p.deleted_at IS NULL`,
+// A post and its carousel in one round trip: one row per media item (or one row with null
+// media columns for a post without any), in carousel order.
+const postsWithMediaById = statement(
+  'posts_with_media_by_id',
+  `SELECT p.id AS post_id, p.author_id, p.caption, p.hashtags, p.created_at AS post_created_at,
+          p.deleted_at, p.purged_at, ${MEDIA_COLUMNS}
+   FROM posts.posts p
+   LEFT JOIN posts.post_media pm ON pm.post_id = p.id
+   LEFT JOIN posts.media m ON m.id = pm.media_id
+   WHERE p.id = ANY($1::bigint[]) AND p.deleted_at IS NULL
+   ORDER BY p.id, pm.position`,
 );
 const mediaByPost = statement(
   'media_by_post',
@@ -127,12 +135,51 @@ const postCounts = statement(
   'SELECT author_id, post_count FROM posts.author_stats WHERE author_id = ANY($1::bigint[])',
 );
 
-export async function getPosts(db: Queryable, ids: readonly string[]): Promise<(PostRow | null)[]> {
+type PostMediaSql = Omit<MediaSql, 'id'> & {
+  /** The media item's id; null (with every media column) for a post without media. */
+  id: string | null;
+  author_id: string;
+  caption: string | null;
+  hashtags: string[];
+  post_created_at: Date;
+  deleted_at: Date | null;
+  purged_at: Date | null;
+};
+
+export interface PostWithMedia {
+  post: PostRow;
+  media: MediaRow[];
+}
+
+/** Visible posts by id, each with its carousel; null for unknown, malformed or deleted ids. */
+export async function getPostsWithMedia(
+  db: Queryable,
+  ids: readonly string[],
+): Promise<(PostWithMedia | null)[]> {
   const valid = [...new Set(ids.map(tryParseId).filter((id): id is bigint => id !== null))];
   const { rows } = valid.length
-    ? await db.query<PostSql>(postsById([valid.map(String)]))
-    : { rows: [] as PostSql[] };
-  const byId = new Map(rows.map((r) => [r.id, toPost(r)]));
+    ? await db.query<PostMediaSql>(postsWithMediaById([valid.map(String)]))
+    : { rows: [] as PostMediaSql[] };
+  const byId = new Map<string, PostWithMedia>();
+  for (const r of rows) {
+    let entry = byId.get(r.post_id);
+    if (!entry) {
+      entry = {
+        post: {
+          id: BigInt(r.post_id),
+          authorId: BigInt(r.author_id),
+          caption: r.caption,
+          hashtags: r.hashtags,
+          createdAt: r.post_created_at,
+          deletedAt: r.deleted_at,
+          purgedAt: r.purged_at,
+        },
+        media: [],
+      };
+      byId.set(r.post_id, entry);
+    }
+    if (r.id !== null) entry.media.push(toMedia(r as MediaSql));
+  }
   return ids.map((id) => byId.get(tryParseId(id)?.toString() ?? '') ?? null);
 }
 
@@ -184,15 +231,25 @@ async function getAuthorPages(db: Queryable, keys: readonly AuthorPageKey[]): Pr
 }
 
 export function createLoaders(db: Queryable): PostLoaders {
-  const postById = new DataLoader<string, PostRow | null>((ids) => getPosts(db, ids), {
-    maxBatchSize: 500,
-  });
+  const mediaByPostId = new DataLoader<bigint, MediaRow[], string>(
+    (ids) => getMediaByPost(db, ids),
+    { maxBatchSize: 500, cacheKeyFn: (id) => id.toString() },
+  );
+  // Posts come with their carousels (a feed page shows both): the carousel loader is primed.
+  const postById = new DataLoader<string, PostRow | null>(
+    async (ids) => {
+      const found = await getPostsWithMedia(db, ids);
+      return found.map((f) => {
+        if (!f) return null;
+        mediaByPostId.prime(f.post.id, f.media);
+        return f.post;
+      });
+    },
+    { maxBatchSize: 500 },
+  );
   return {
     postById,
-    mediaByPostId: new DataLoader((ids) => getMediaByPost(db, ids), {
-      maxBatchSize: 500,
-      cacheKeyFn: (id) => id.toString(),
-    }),
+    mediaByPostId,
     postCountByAuthor: new DataLoader((ids) => getPostCounts(db, ids), {
       maxBatchSize: 500,
       cacheKeyFn: (id) => id.toString(),

@@ -304,7 +304,7 @@ describe('Post entities', () => {
     ]);
   });
 
-  it('loads posts, carousels and counts with one query each, however many', async () => {
+  it('loads posts with their carousels, and counts, with one query each, however many', async () => {
     const ids: string[] = [];
     const media: string[][] = [];
     for (let i = 0; i < 4; i++) {
@@ -327,9 +327,15 @@ describe('Post entities', () => {
       );
       expect(queries).toBe(1);
       expect(posts.map((p) => p?.id.toString() ?? null)).toEqual([...ids, null, ids[0]]);
+      // The posts' carousels came in the same query.
       const carousels = await Promise.all(ids.map((id) => loaders.mediaByPostId.load(BigInt(id))));
-      expect(queries).toBe(2);
+      expect(queries).toBe(1);
       expect(carousels.map((c) => c.map((m) => m.id.toString()))).toEqual(media);
+      // Carousels asked for on their own are one query too.
+      const fresh = createLoaders(counting);
+      const alone = await Promise.all(ids.map((id) => fresh.mediaByPostId.load(BigInt(id))));
+      expect(queries).toBe(2);
+      expect(alone).toEqual(carousels);
       const counts = await Promise.all(
         [bob.id, ada.id, '5'].map((id) => loaders.postCountByAuthor.load(BigInt(id))),
       );
