@@ -10,6 +10,7 @@
 // The load generator (autocannon) runs in a process of its own; 1-3 use the same fixed
 // concurrency and duration after a warm-up. Every process shares the machine's cores.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -326,7 +327,14 @@ async function pullQuery(pool: pg.Pool, readerId: string) {
 
 export async function run(): Promise<void> {
   const env = await benchEnv('feed_read');
-  const cfg = parseConfig({ ...process.env, ...env.env });
+  // Every process runs as deployed (the Dockerfile sets NODE_ENV=production): graphql-js,
+  // for one, drops its development-only checks. Production refuses the built-in secrets.
+  const production = {
+    NODE_ENV: 'production',
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    INTERNAL_SIGNING_SECRET: randomBytes(32).toString('hex'),
+  };
+  const cfg = parseConfig({ ...process.env, ...env.env, ...production });
   const pool = new pg.Pool({ connectionString: env.databaseUrl, max: PULL_CONNECTIONS });
   const redis = new Redis(cfg.REDIS_URL);
   const children: ChildProcess[] = [];
@@ -341,6 +349,7 @@ export async function run(): Promise<void> {
       mosaic:
         'gateway and user, post, graph, feed each a process: node dist/scripts/start.js <name>',
       gatewayWorkers: process.env.GATEWAY_WORKERS ?? 'default',
+      nodeEnv: 'production (every process)',
       rounds: `${ROUNDS}, gateways alternating; the median round is reported`,
     },
   };
@@ -360,6 +369,7 @@ export async function run(): Promise<void> {
     const childEnv: Record<string, string> = {
       ...(process.env as Record<string, string>),
       ...env.env,
+      ...production,
       GATEWAY_PORT: String(port('gateway')),
       USER_PORT: String(port('user')),
       POST_PORT: String(port('post')),
