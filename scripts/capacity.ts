@@ -80,7 +80,9 @@ const cpuMs = (feedRead?.mosaicGateway as Json | undefined)?.cpuMsPerRequest as
 if (cpuMs) {
   const cores: Record<string, number> = {};
   for (const [service, ms] of Object.entries(cpuMs)) {
-    if (ms > 0) cores[service] = ceil((peakReads * ms) / 1000 / ASSUME.headroom);
+    // The peer gateway's process idles through Mosaic's rounds: not part of Mosaic.
+    if (ms > 0 && service !== 'hive')
+      cores[service] = ceil((peakReads * ms) / 1000 / ASSUME.headroom);
   }
   out.coresForFeedReads = cores;
   for (const [service, n] of Object.entries(cores)) {
