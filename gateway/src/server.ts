@@ -69,12 +69,16 @@ export async function startGateway(
   const uploadLimiter = createUploadLimiter(cfg, redis);
   const urls = { ...subgraphUrlOverrides(cfg), ...opts.subgraphUrls };
 
+  const sources: SubgraphDataSource[] = [];
   const gateway = new ApolloGateway({
     supergraphSdl: readFileSync(cfg.SUPERGRAPH_PATH, 'utf8'),
     logger,
     // Lean subgraph calls over keep-alive node:http (gateway/src/subgraph-source.ts).
-    buildService: ({ name, url }) =>
-      new SubgraphDataSource(urls[name] ?? url!, cfg.INTERNAL_SIGNING_SECRET),
+    buildService: ({ name, url }) => {
+      const source = new SubgraphDataSource(urls[name] ?? url!, cfg.INTERNAL_SIGNING_SECRET);
+      sources.push(source);
+      return source;
+    },
   });
 
   const http = createHttpServer({
@@ -160,6 +164,7 @@ export async function startGateway(
     url: `http://127.0.0.1:${port}`,
     async close() {
       await http.close(); // drains in-flight requests, stops Apollo
+      await Promise.all(sources.map((s) => s.close().catch(() => {})));
       await nc.drain().catch(() => {});
       redis.disconnect();
       await pool.end();
