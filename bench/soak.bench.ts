@@ -30,6 +30,19 @@ type Op = 'feed' | 'post' | 'follow' | 'search';
 const pickOp = (x: number): Op =>
   x < 0.8 ? 'feed' : x < 0.9 ? 'post' : x < 0.95 ? 'follow' : 'search';
 
+/** nodejs_heap_size_used_bytes from a service's /metrics (prom-client's default metrics). */
+async function heapUsedBytes(port: number): Promise<number | null> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`, {
+      signal: AbortSignal.timeout(2000),
+    });
+    const m = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(await res.text());
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function run(): Promise<void> {
   const env = await benchEnv('soak');
   const storageDir = await mkdtemp(path.join(os.tmpdir(), 'mosaic-soak-'));
@@ -93,12 +106,18 @@ export async function run(): Promise<void> {
     };
     const errorSamples: string[] = [];
     const memory: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+    // V8 heap in use, from each service's /metrics: RSS alone cannot tell a leak from V8
+    // keeping pages it has grown into; a leak raises the heap's lower envelope (the heap
+    // right after collections) minute after minute.
+    const heap: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
     const sampler = setInterval(() => {
       void Promise.all(
         children.map(async (c, i) => {
+          const name = names[i]!;
           const bytes = await rssBytes(c.pid);
-          if (!Number.isNaN(bytes))
-            memory[names[i]!]!.push(Math.round((bytes / 2 ** 20) * 10) / 10);
+          if (!Number.isNaN(bytes)) memory[name]!.push(Math.round((bytes / 2 ** 20) * 10) / 10);
+          const used = await heapUsedBytes(ports[name]!);
+          if (used !== null) heap[name]!.push(Math.round((used / 2 ** 20) * 10) / 10);
         }),
       );
     }, 5000);
@@ -207,6 +226,15 @@ export async function run(): Promise<void> {
         ];
       }),
     );
+    // The heap's lowest sample in each minute: flat means no leak, whatever RSS does.
+    const heapUsedMinMB = Object.fromEntries(
+      Object.entries(heap).map(([n, xs]) => {
+        const minutes: number[] = [];
+        for (let at = 0; at < xs.length; at += window)
+          minutes.push(Math.min(...xs.slice(at, at + window)));
+        return [n, minutes];
+      }),
+    );
     const results = {
       seconds: SECONDS,
       clients: CLIENTS,
@@ -217,6 +245,7 @@ export async function run(): Promise<void> {
       goal: 'zero 5xx',
       perOperation: perOp,
       memoryMB,
+      heapUsedMinMBPerMinute: heapUsedMinMB,
       errorSamples,
     };
     console.log(JSON.stringify(results, null, 2));
