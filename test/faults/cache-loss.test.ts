@@ -62,11 +62,15 @@ it('serves feeds from Postgres while Redis is down and recovers when it is back'
   await redis.start(); // empty: every timeline is gone
   const client = new Redis(redis.url);
   try {
-    await eventually(
-      () => fetch(`${stack.gatewayUrl}/ready`).then((r) => r.status),
-      (s) => s === 200,
-      15_000,
-    );
+    // Each process reconnects on its own backoff: the feed service, which rebuilds the
+    // timeline, must have Redis back too (until then reads are answered from Postgres).
+    for (const url of [stack.gatewayUrl, new URL(stack.subgraphUrls.feed!).origin]) {
+      await eventually(
+        () => fetch(`${url}/ready`).then((r) => r.status),
+        (s) => s === 200,
+        15_000,
+      );
+    }
     expect(await feedIds(stack, reader)).toEqual(before); // rebuilt on this read
     expect(await client.exists(`${stack.cfg.REDIS_KEY_PREFIX}tl:{${reader.id}}`)).toBe(1);
     const third = await createPost(stack, author, 'three'); // fan-out works again
