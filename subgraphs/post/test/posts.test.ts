@@ -3,7 +3,7 @@
 // are inserted READY directly here; the upload path has its own tests (uploads.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signViewerContext, VIEWER_CONTEXT_HEADER } from '../../../lib/auth/viewer-context.js';
-import { createPool } from '../../../lib/db.js';
+import { countingDb } from '../../../test/support/counting-db.js';
 import { connectNats } from '../../../lib/nats.js';
 import type { PostCreatedV1, PostDeletedV1 } from '../../../lib/events.js';
 import { postGraphql } from '../../../test/support/stack.js';
@@ -312,38 +312,31 @@ describe('Post entities', () => {
       media.push(m);
       ids.push((await create(bob.token, { mediaIds: m })).data!.createPost.id);
     }
-    const pool = createPool({ DATABASE_URL: stack.iso.databaseUrl, DATABASE_POOL_SIZE: 2 });
-    let queries = 0;
-    const counting: Parameters<typeof createLoaders>[0] = {
-      query: (config) => {
-        queries++;
-        return pool.query(config);
-      },
-    };
+    const counting = countingDb(stack.iso.databaseUrl);
     try {
-      const loaders = createLoaders(counting);
+      const loaders = createLoaders(counting.db);
       const posts = await Promise.all(
         [...ids, '999', ids[0]!].map((id) => loaders.postById.load(id)),
       );
-      expect(queries).toBe(1);
+      expect(counting.queries()).toBe(1);
       expect(posts.map((p) => p?.id.toString() ?? null)).toEqual([...ids, null, ids[0]]);
       // The posts' carousels came in the same query.
       const carousels = await Promise.all(ids.map((id) => loaders.mediaByPostId.load(BigInt(id))));
-      expect(queries).toBe(1);
+      expect(counting.queries()).toBe(1);
       expect(carousels.map((c) => c.map((m) => m.id.toString()))).toEqual(media);
       // Carousels asked for on their own are one query too.
-      const fresh = createLoaders(counting);
+      const fresh = createLoaders(counting.db);
       const alone = await Promise.all(ids.map((id) => fresh.mediaByPostId.load(BigInt(id))));
-      expect(queries).toBe(2);
+      expect(counting.queries()).toBe(2);
       expect(alone).toEqual(carousels);
       const counts = await Promise.all(
         [bob.id, ada.id, '5'].map((id) => loaders.postCountByAuthor.load(BigInt(id))),
       );
-      expect(queries).toBe(3);
+      expect(counting.queries()).toBe(3);
       expect(counts[0]).toBeGreaterThanOrEqual(4);
       expect(counts[2]).toBe(0);
     } finally {
-      await pool.end();
+      await counting.end();
     }
   });
 

@@ -2,7 +2,8 @@
 // answered in order, unknown ids become null, and loading is batched into one query.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signViewerContext, VIEWER_CONTEXT_HEADER } from '../../../lib/auth/viewer-context.js';
-import { createPool, createPrisma } from '../../../lib/db.js';
+import { createPrisma } from '../../../lib/db.js';
+import { countingDb } from '../../../test/support/counting-db.js';
 import { postGraphql, startStack, type Stack } from '../../../test/support/stack.js';
 import { createLoaders } from '../src/loaders.js';
 
@@ -53,28 +54,21 @@ describe('User entities', () => {
   });
 
   it('loads any number of references with one query', async () => {
-    const pool = createPool({ DATABASE_URL: stack.iso.databaseUrl, DATABASE_POOL_SIZE: 2 });
-    let queries = 0;
-    const counting: Parameters<typeof createLoaders>[0] = {
-      query: (config) => {
-        queries++;
-        return pool.query(config);
-      },
-    };
+    const counting = countingDb(stack.iso.databaseUrl);
     try {
-      const loaders = createLoaders(counting);
+      const loaders = createLoaders(counting.db);
       const users = await Promise.all(
         [...ids, '999999999', ids[0]!].map((id) => loaders.userById.load(id)),
       );
-      expect(queries).toBe(1);
+      expect(counting.queries()).toBe(1);
       expect(users.map((u) => u?.id.toString() ?? null)).toEqual([...ids, null, ids[0]]);
       // The plain-SQL row is the same record Prisma would give the rest of the subgraph.
-      const viaPrisma = await createPrisma(pool).user.findUnique({
+      const viaPrisma = await createPrisma(counting.pool).user.findUnique({
         where: { id: BigInt(ids[0]!) },
       });
       expect(users[0]).toEqual(viaPrisma);
     } finally {
-      await pool.end();
+      await counting.end();
     }
   });
 });
