@@ -69,8 +69,8 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     if (!request.query) throw new Error('Missing query');
     const { http: _http, ...operation } = request;
     const res = await this.client.post(headers, JSON.stringify(operation));
-    if (!res.ok) throw await errorFromResponse(res);
-    const body = await parseBody(res);
+    if (res.status < 200 || res.status >= 300) throw errorFromResponse(res);
+    const body = parseBody(res);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new Error(`Expected JSON response body, but received: ${String(body)}`);
     }
@@ -78,16 +78,22 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   }
 }
 
-function parseBody(res: SubgraphResponse): Promise<unknown> {
-  const type = res.headers.get('content-type');
+/** JSON bodies parsed (a malformed one throws), anything else as text. */
+function parseBody(res: SubgraphResponse): unknown {
+  const type = res.contentType;
   return type &&
     (type.startsWith('application/json') || type.startsWith('application/graphql-response+json'))
-    ? res.json()
-    : res.text();
+    ? (JSON.parse(res.text) as unknown)
+    : res.text;
 }
 
-async function errorFromResponse(res: SubgraphResponse): Promise<GraphQLError> {
-  const body = await parseBody(res).catch(() => undefined);
+function errorFromResponse(res: SubgraphResponse): GraphQLError {
+  let body: unknown;
+  try {
+    body = parseBody(res);
+  } catch {
+    body = undefined;
+  }
   const code =
     res.status === 401 ? 'UNAUTHENTICATED' : res.status === 403 ? 'FORBIDDEN' : undefined;
   return new GraphQLError(`${res.status}: ${res.statusText}`, {
