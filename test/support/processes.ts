@@ -83,23 +83,21 @@ function managed(
   })();
 }
 
-export const startRedis = (): Promise<ManagedServer> =>
-  managed(
-    'redis-server',
-    (port, dir) => [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-    ],
-    'redis',
-  );
+/** A private redis-server on loopback that keeps nothing on disk. */
+const redisArgs = (port: number, dir: string): string[] => [
+  '--port',
+  String(port),
+  '--bind',
+  '127.0.0.1',
+  '--save',
+  '',
+  '--appendonly',
+  'no',
+  '--dir',
+  dir,
+];
+
+export const startRedis = (): Promise<ManagedServer> => managed('redis-server', redisArgs, 'redis');
 
 export const startNats = (): Promise<ManagedServer> =>
   managed(
@@ -192,16 +190,7 @@ export async function startRedisCluster(masters = 3): Promise<ManagedCluster> {
         await managed(
           'redis-server',
           (port, dir) => [
-            '--port',
-            String(port),
-            '--bind',
-            '127.0.0.1',
-            '--save',
-            '',
-            '--appendonly',
-            'no',
-            '--dir',
-            dir,
+            ...redisArgs(port, dir),
             '--cluster-enabled',
             'yes',
             '--cluster-config-file',
