@@ -4,6 +4,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasExifBytes, jpegWithGps, mp4, noisePng, png } from './support/fixtures.js';
+import type { MediaView } from '../src/media-records.js';
 import { startPostStack, type PostStack } from './support/post-stack.js';
 
 let stack: PostStack;
@@ -25,26 +26,12 @@ afterAll(async () => {
   await stack?.close();
 });
 
-interface MediaJson {
-  id: string;
-  type: 'IMAGE' | 'VIDEO';
-  mimeType: string;
-  url: string;
-  width: number | null;
-  height: number | null;
-  durationSeconds: number | null;
-  posterUrl: string | null;
-  altText: string | null;
-  blurhash: string | null;
-  variants: { width: number; height: number; mimeType: string; url: string }[];
-}
-
 async function upload(
   token: string | null,
   bytes: Buffer,
   filename: string,
   opts: { declaredType?: string; altText?: string } = {},
-): Promise<{ status: number; body: MediaJson & { code?: string; error?: string } }> {
+): Promise<{ status: number; body: MediaView & { code?: string; error?: string } }> {
   const form = new FormData();
   if (opts.altText !== undefined) form.append('altText', opts.altText);
   form.append('file', new Blob([bytes], { type: opts.declaredType ?? 'image/jpeg' }), filename);
@@ -53,7 +40,7 @@ async function upload(
     body: form,
     headers: token ? { authorization: `Bearer ${token}` } : {},
   });
-  return { status: res.status, body: (await res.json()) as MediaJson & { code?: string } };
+  return { status: res.status, body: (await res.json()) as MediaView & { code?: string } };
 }
 
 async function fetchBytes(url: string): Promise<Buffer> {
@@ -257,7 +244,7 @@ describe('direct uploads (createUpload / completeUpload)', () => {
     });
     expect(put.status).toBeLessThan(300);
 
-    const done = await stack.gql<{ completeUpload: MediaJson }>(
+    const done = await stack.gql<{ completeUpload: MediaView }>(
       COMPLETE,
       { id: ticket.uploadId },
       { token: ada.token },
@@ -321,7 +308,7 @@ describe('direct uploads (createUpload / completeUpload)', () => {
       },
     );
     expect(missing.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    const done = await stack.gql<{ completeUpload: MediaJson }>(
+    const done = await stack.gql<{ completeUpload: MediaView }>(
       COMPLETE,
       { id: ticket.uploadId, parts },
       { token: ada.token },
