@@ -26,6 +26,34 @@ export async function publishEvent<S extends EventSubject>(
   );
 }
 
+/**
+ * A `post.created` event for a post without media, as the post service's relay would publish
+ * it (message id = post id, so a replay is de-duplicated). Returns the post id.
+ */
+export async function publishPostCreated(
+  nc: NatsConnection,
+  prefix: string,
+  post: { postId?: string; authorId: string; at?: Date; caption?: string },
+): Promise<string> {
+  const postId = post.postId ?? mintId(post.at).toString();
+  await publishEvent(
+    nc,
+    prefix,
+    'post.created',
+    {
+      v: 1,
+      postId,
+      authorId: post.authorId,
+      createdAt: (post.at ?? new Date()).toISOString(),
+      caption: post.caption ?? '',
+      hashtags: [],
+      media: [],
+    },
+    postId,
+  );
+  return postId;
+}
+
 export async function eventually<T>(
   probe: () => Promise<T>,
   done: (value: T) => boolean,

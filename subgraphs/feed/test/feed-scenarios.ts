@@ -10,7 +10,7 @@ import { Cluster, Redis } from 'ioredis';
 import type { Config } from '../../../lib/config.js';
 import { connectNats } from '../../../lib/nats.js';
 import { clusterNodes, type RedisClient } from '../../../lib/redis.js';
-import { eventually, mintId, publishEvent } from '../../../test/support/events.js';
+import { eventually, publishEvent, publishPostCreated } from '../../../test/support/events.js';
 import { startStack, type Stack } from '../../../test/support/stack.js';
 
 /** A plain client for assertions, on whichever Redis the stack uses. */
@@ -78,23 +78,11 @@ export function feedScenarios(opts: FeedScenarioOptions = {}): void {
   }
 
   async function post(author: Person, at = new Date()): Promise<string> {
-    const postId = mintId(at).toString();
-    await publishEvent(
-      nc,
-      stack.cfg.NATS_PREFIX,
-      'post.created',
-      {
-        v: 1,
-        postId,
-        authorId: author.id,
-        createdAt: at.toISOString(),
-        caption: 'hello',
-        hashtags: [],
-        media: [],
-      },
-      postId,
-    );
-    return postId;
+    return publishPostCreated(nc, stack.cfg.NATS_PREFIX, {
+      authorId: author.id,
+      at,
+      caption: 'hello',
+    });
   }
 
   async function remove(author: Person, postId: string) {

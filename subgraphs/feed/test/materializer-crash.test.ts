@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import { connectNats } from '../../../lib/nats.js';
-import { mintId, publishEvent } from '../../../test/support/events.js';
+import { publishPostCreated } from '../../../test/support/events.js';
 import { startStack, type Stack } from '../../../test/support/stack.js';
 
 const FOLLOWERS = 10_000;
@@ -87,22 +87,7 @@ afterAll(async () => {
 
 it('survives SIGKILL mid fan-out: every follower gets the post exactly once', async () => {
   const worker = await startWorker();
-  const postId = mintId().toString();
-  await publishEvent(
-    nc,
-    stack.cfg.NATS_PREFIX,
-    'post.created',
-    {
-      v: 1,
-      postId,
-      authorId: AUTHOR,
-      createdAt: new Date().toISOString(),
-      caption: '',
-      hashtags: [],
-      media: [],
-    },
-    postId,
-  );
+  const postId = await publishPostCreated(nc, stack.cfg.NATS_PREFIX, { authorId: AUTHOR });
   // Kill as soon as the fan-out has started but not finished.
   let before = 0;
   const deadline = Date.now() + 20_000;
