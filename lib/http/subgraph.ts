@@ -17,6 +17,7 @@ import { VIEWER_CONTEXT_HEADER, verifyViewerContext, type Viewer } from '../auth
 import { ErrorCode, maskError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { graphqlMetricsPlugin, serviceOf } from '../metrics.js';
+import { jitExecutor } from './jit-executor.js';
 
 export type Resolvers<TContext> = GraphQLResolverMap<TContext>;
 
@@ -42,7 +43,8 @@ export async function mountSubgraph<TContext extends BaseContext>(
     resolvers: opts.resolvers as GraphQLResolverMap<unknown>,
   });
   const server = new ApolloServer<TContext>({
-    schema,
+    // graphql-jit in place of graphql-js's interpreter (lib/http/jit-executor.ts).
+    gateway: jitExecutor(schema),
     includeStacktraceInErrorResponses: false,
     // Our closeOnSignals drains and exits; Apollo's own handler would re-raise the signal.
     stopOnTerminationSignals: false,
