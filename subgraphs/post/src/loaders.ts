@@ -4,7 +4,7 @@ import DataLoader from 'dataloader';
 import type { Post as PostRow } from '../../../lib/generated/prisma/client.js';
 import { statement, type Queryable } from '../../../lib/db.js';
 import { tryParseId } from '../../../lib/ids.js';
-import type { MediaRow } from './media-records.js';
+import type { MediaDisplayRow } from './media-records.js';
 
 export type { PostRow };
 
@@ -18,8 +18,8 @@ export interface AuthorPageKey {
 export interface PostLoaders {
   /** Visible (not deleted) posts by id; null for unknown, malformed or deleted ids. */
   postById: DataLoader<string, PostRow | null>;
-  /** Each post's media in carousel order. */
-  mediaByPostId: DataLoader<bigint, MediaRow[], string>;
+  /** Each post's media in carousel order: the columns clients see (no upload state). */
+  mediaByPostId: DataLoader<bigint, MediaDisplayRow[], string>;
   /** Exact number of visible posts per author. */
   postCountByAuthor: DataLoader<bigint, number, string>;
   /** A page of an author's posts, newest first. */
@@ -52,39 +52,22 @@ const toPost = (r: PostSql): PostRow => ({
 interface MediaSql {
   post_id: string;
   id: string;
-  owner_id: string;
   type: string | null;
-  status: string;
   mime_type: string | null;
-  bytes: string | null;
   width: number | null;
   height: number | null;
   duration_seconds: number | null;
   blurhash: string | null;
   storage_key: string | null;
   poster_key: string | null;
-  variants: MediaRow['variants'];
-  object_keys: string[];
+  variants: MediaDisplayRow['variants'];
   alt_text: string | null;
-  upload_key: string | null;
-  upload_multipart_id: string | null;
-  upload_content_type: string | null;
-  upload_bytes: string | null;
-  upload_expires_at: Date | null;
-  failure_code: string | null;
-  created_at: Date;
-  attached_at: Date | null;
 }
 
-const big = (v: string | null) => (v === null ? null : BigInt(v));
-
-const toMedia = (r: MediaSql): MediaRow => ({
+const toMedia = (r: MediaSql): MediaDisplayRow => ({
   id: BigInt(r.id),
-  ownerId: BigInt(r.owner_id),
   type: r.type,
-  status: r.status,
   mimeType: r.mime_type,
-  bytes: big(r.bytes),
   width: r.width,
   height: r.height,
   durationSeconds: r.duration_seconds,
@@ -92,26 +75,17 @@ const toMedia = (r: MediaSql): MediaRow => ({
   storageKey: r.storage_key,
   posterKey: r.poster_key,
   variants: r.variants,
-  objectKeys: r.object_keys,
   altText: r.alt_text,
-  uploadKey: r.upload_key,
-  uploadMultipartId: r.upload_multipart_id,
-  uploadContentType: r.upload_content_type,
-  uploadBytes: big(r.upload_bytes),
-  uploadExpiresAt: r.upload_expires_at,
-  failureCode: r.failure_code,
-  createdAt: r.created_at,
-  attachedAt: r.attached_at,
 });
 
 // Named statements (prepared once per connection) with their columns spelled out: a
 // prepared `SELECT *` would fail on old connections once a migration adds a column.
 const POST_COLUMNS =
   'p.id, p.author_id, p.caption, p.hashtags, p.created_at, p.deleted_at, p.purged_at';
-const MEDIA_COLUMNS = `m.id, m.owner_id, m.type, m.status, m.mime_type, m.bytes, m.width, m.height,
-  m.duration_seconds, m.blurhash, m.storage_key, m.poster_key, m.variants, m.object_keys, m.alt_text,
-  m.upload_key, m.upload_multipart_id, m.upload_content_type, m.upload_bytes, m.upload_expires_at,
-  m.failure_code, m.created_at, m.attached_at`;
+// Only what a client's view needs: every feed page reads 20 carousels, and each further
+// column (dates, arrays, bigints) is parsed per row.
+const MEDIA_COLUMNS = `m.id, m.type, m.mime_type, m.width, m.height, m.duration_seconds, m.blurhash,
+  m.storage_key, m.poster_key, m.variants, m.alt_text`;
 // A post and its carousel in one round trip: one row per media item (or one row with null
 // media columns for a post without any), in carousel order.
 const postsWithMediaById = statement(
@@ -148,7 +122,7 @@ type PostMediaSql = Omit<MediaSql, 'id'> & {
 
 export interface PostWithMedia {
   post: PostRow;
-  media: MediaRow[];
+  media: MediaDisplayRow[];
 }
 
 /** Visible posts by id, each with its carousel; null for unknown, malformed or deleted ids. */
@@ -156,9 +130,9 @@ export async function getPostsWithMedia(
   db: Queryable,
   ids: readonly string[],
 ): Promise<(PostWithMedia | null)[]> {
-  const valid = [...new Set(ids.map(tryParseId).filter((id): id is bigint => id !== null))];
+  const valid = [...new Set(ids.filter((id) => tryParseId(id) !== null))];
   const { rows } = valid.length
-    ? await db.query<PostMediaSql>(postsWithMediaById([valid.map(String)]))
+    ? await db.query<PostMediaSql>(postsWithMediaById([valid]))
     : { rows: [] as PostMediaSql[] };
   const byId = new Map<string, PostWithMedia>();
   for (const r of rows) {
@@ -180,15 +154,16 @@ export async function getPostsWithMedia(
     }
     if (r.id !== null) entry.media.push(toMedia(r as MediaSql));
   }
-  return ids.map((id) => byId.get(tryParseId(id)?.toString() ?? '') ?? null);
+  // A valid id is canonical decimal (no sign, no leading zeros), as Postgres prints it.
+  return ids.map((id) => byId.get(id) ?? null);
 }
 
 export async function getMediaByPost(
   db: Queryable,
   postIds: readonly bigint[],
-): Promise<MediaRow[][]> {
+): Promise<MediaDisplayRow[][]> {
   const { rows } = await db.query<MediaSql>(mediaByPost([[...new Set(postIds.map(String))]]));
-  const byPost = new Map<string, MediaRow[]>();
+  const byPost = new Map<string, MediaDisplayRow[]>();
   for (const r of rows) {
     const list = byPost.get(r.post_id) ?? [];
     list.push(toMedia(r));
@@ -231,7 +206,7 @@ async function getAuthorPages(db: Queryable, keys: readonly AuthorPageKey[]): Pr
 }
 
 export function createLoaders(db: Queryable): PostLoaders {
-  const mediaByPostId = new DataLoader<bigint, MediaRow[], string>(
+  const mediaByPostId = new DataLoader<bigint, MediaDisplayRow[], string>(
     (ids) => getMediaByPost(db, ids),
     { maxBatchSize: 500, cacheKeyFn: (id) => id.toString() },
   );

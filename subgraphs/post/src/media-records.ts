@@ -25,8 +25,24 @@ function storedVariants(json: unknown): StoredVariant[] {
   return Array.isArray(json) ? (json as StoredVariant[]) : [];
 }
 
+/** The columns a client's view of a media item is made from. */
+export type MediaDisplayRow = Pick<
+  MediaRow,
+  | 'id'
+  | 'type'
+  | 'mimeType'
+  | 'width'
+  | 'height'
+  | 'durationSeconds'
+  | 'blurhash'
+  | 'storageKey'
+  | 'posterKey'
+  | 'variants'
+  | 'altText'
+>;
+
 /** A READY row as a client sees it (URLs from the storage in use). */
-export function toMediaView(storage: ObjectStorage, row: MediaRow): MediaView {
+export function toMediaView(storage: ObjectStorage, row: MediaDisplayRow): MediaView {
   return {
     id: row.id.toString(),
     type: row.type === 'VIDEO' ? 'VIDEO' : 'IMAGE',

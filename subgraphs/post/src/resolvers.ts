@@ -8,7 +8,7 @@ import type { Resolvers } from '../../../lib/http/subgraph.js';
 import { decodeCursor, encodeCursor, pageSize, toConnection } from '../../../lib/pagination.js';
 import type { RequestContext } from './context.js';
 import type { PostRow } from './loaders.js';
-import { toMediaView, type MediaRow } from './media-records.js';
+import { toMediaView } from './media-records.js';
 import { createPost, deletePost } from './posts.js';
 import { purgePost } from './janitor.js';
 import { completeUpload, createUpload } from './uploads.js';
@@ -93,9 +93,7 @@ export const resolvers: Resolvers<RequestContext> = {
     id: (p: PostRow) => p.id.toString(),
     author: (p: PostRow) => ({ __typename: 'User', id: p.authorId.toString() }),
     media: async (p: PostRow, _a, ctx: RequestContext) =>
-      (await ctx.loaders.mediaByPostId.load(p.id)).map((m: MediaRow) =>
-        toMediaView(ctx.app.storage, m),
-      ),
+      (await ctx.loaders.mediaByPostId.load(p.id)).map((m) => toMediaView(ctx.app.storage, m)),
   },
 
   User: {

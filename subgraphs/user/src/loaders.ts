@@ -6,49 +6,50 @@ import { statement, type Queryable } from '../../../lib/db.js';
 import { tryParseId } from '../../../lib/ids.js';
 import type { UserRow } from './users.js';
 
+/**
+ * What the User type shows: a profile. References (every author on every feed page) never
+ * read email addresses or password hashes; sign-in and sign-up read the full row.
+ */
+export type UserProfile = Pick<UserRow, 'id' | 'username' | 'displayName' | 'bio' | 'createdAt'>;
+
 export interface UserLoaders {
-  userById: DataLoader<string, UserRow | null>;
+  userById: DataLoader<string, UserProfile | null>;
 }
 
-interface UserSql {
+interface ProfileSql {
   id: string;
   username: string;
-  username_lower: string;
-  email: string;
-  password_hash: string;
   display_name: string | null;
   bio: string | null;
   created_at: Date;
-  updated_at: Date;
 }
 
-const toUser = (r: UserSql): UserRow => ({
-  id: BigInt(r.id),
-  username: r.username,
-  usernameLower: r.username_lower,
-  email: r.email,
-  passwordHash: r.password_hash,
-  displayName: r.display_name,
-  bio: r.bio,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
 // Prepared once per connection; columns spelled out, as a migration may add some.
-const usersById = statement(
-  'users_by_id',
-  `SELECT id, username, username_lower, email, password_hash, display_name, bio,
-          created_at, updated_at
-   FROM users.users WHERE id = ANY($1::bigint[])`,
+const profilesById = statement(
+  'user_profiles_by_id',
+  'SELECT id, username, display_name, bio, created_at FROM users.users WHERE id = ANY($1::bigint[])',
 );
 
-export async function getUsers(db: Queryable, ids: readonly string[]): Promise<(UserRow | null)[]> {
-  const valid = [...new Set(ids.map(tryParseId).filter((id): id is bigint => id !== null))];
+export async function getUsers(
+  db: Queryable,
+  ids: readonly string[],
+): Promise<(UserProfile | null)[]> {
+  const valid = [...new Set(ids.filter((id) => tryParseId(id) !== null))];
   const { rows } = valid.length
-    ? await db.query<UserSql>(usersById([valid.map(String)]))
-    : { rows: [] as UserSql[] };
-  const byId = new Map(rows.map((r) => [r.id, toUser(r)]));
-  return ids.map((id) => byId.get(tryParseId(id)?.toString() ?? '') ?? null);
+    ? await db.query<ProfileSql>(profilesById([valid]))
+    : { rows: [] as ProfileSql[] };
+  const byId = new Map<string, UserProfile>();
+  for (const r of rows) {
+    byId.set(r.id, {
+      id: BigInt(r.id),
+      username: r.username,
+      displayName: r.display_name,
+      bio: r.bio,
+      createdAt: r.created_at,
+    });
+  }
+  // A valid id is canonical decimal (no sign, no leading zeros), as Postgres prints it.
+  return ids.map((id) => byId.get(id) ?? null);
 }
 
 export function createLoaders(db: Queryable): UserLoaders {

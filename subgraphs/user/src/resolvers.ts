@@ -6,7 +6,8 @@ import { parseId, tryParseId } from '../../../lib/ids.js';
 import type { Resolvers } from '../../../lib/http/subgraph.js';
 import type { RequestContext } from './context.js';
 import { endSession, refreshSession, startSession, type Session } from './sessions.js';
-import { checkCredentials, signUp, updateProfile, type UserRow } from './users.js';
+import type { UserProfile } from './loaders.js';
+import { checkCredentials, signUp, updateProfile } from './users.js';
 import { USERNAME, parseLogin, parseSignUp, parseUpdateProfile } from './validation.js';
 
 function requireViewer(ctx: RequestContext): bigint {
@@ -14,7 +15,7 @@ function requireViewer(ctx: RequestContext): bigint {
   return parseId(ctx.viewer.userId, 'viewer');
 }
 
-async function authPayload(ctx: RequestContext, session: Session, user?: UserRow) {
+async function authPayload(ctx: RequestContext, session: Session, user?: UserProfile) {
   ctx.signedInUserId = session.userId.toString();
   return {
     accessToken: session.accessToken,
@@ -37,6 +38,7 @@ export const resolvers: Resolvers<RequestContext> = {
       if (!USERNAME.test(args.username)) return null;
       return ctx.app.prisma.user.findUnique({
         where: { usernameLower: args.username.toLowerCase() },
+        select: { id: true, username: true, displayName: true, bio: true, createdAt: true },
       });
     },
   },
@@ -83,8 +85,8 @@ export const resolvers: Resolvers<RequestContext> = {
   User: {
     __resolveReference: (ref: { id: string }, ctx: RequestContext) =>
       tryParseId(ref.id) === null ? null : ctx.loaders.userById.load(ref.id),
-    id: (u: UserRow) => u.id.toString(),
-    isViewer: (u: UserRow, _a, ctx: RequestContext) => {
+    id: (u: UserProfile) => u.id.toString(),
+    isViewer: (u: UserProfile, _a, ctx: RequestContext) => {
       const id = u.id.toString();
       return ctx.viewer.userId === id || ctx.signedInUserId === id;
     },

@@ -62,11 +62,14 @@ describe('User entities', () => {
       );
       expect(counting.queries()).toBe(1);
       expect(users.map((u) => u?.id.toString() ?? null)).toEqual([...ids, null, ids[0]]);
-      // The plain-SQL row is the same record Prisma would give the rest of the subgraph.
+      // The plain-SQL profile is the same record Prisma would give, and nothing more:
+      // references never carry the email address or the password hash.
       const viaPrisma = await createPrisma(counting.pool).user.findUnique({
         where: { id: BigInt(ids[0]!) },
+        select: { id: true, username: true, displayName: true, bio: true, createdAt: true },
       });
       expect(users[0]).toEqual(viaPrisma);
+      expect(Object.keys(users[0]!)).not.toContain('passwordHash');
     } finally {
       await counting.end();
     }
