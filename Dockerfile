@@ -20,7 +20,11 @@ COPY package.json package-lock.json ./
 # download; this image already runs Node 24) and Prisma's engine download. The one
 # install step the build needs, `prisma generate`, runs explicitly below. The `node`
 # package's bin link is removed so npm scripts use the image's node.
+# patches/ holds small fixes to dependencies (see patches/README.md); `npm ci` applies
+# them in its postinstall, skipped here, so patch-package runs explicitly.
+COPY patches ./patches
 RUN npm ci --ignore-scripts \
+ && npx patch-package --error-on-fail \
  && rm -f node_modules/.bin/node
 
 # ---- build: generate the Prisma client, compile TypeScript to dist/ -----------------
@@ -47,6 +51,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --legacy-peer-deps \
  && chmod a+x node_modules/@ffmpeg-installer/*/ffmpeg node_modules/@ffprobe-installer/*/ffprobe \
  && npm cache clean --force
+# The patched packages, as the deps stage left them (same lockfile, same versions).
+COPY --from=deps /app/node_modules/@apollo/gateway ./node_modules/@apollo/gateway
 
 # ---- runtime --------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime

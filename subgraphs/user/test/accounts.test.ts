@@ -261,6 +261,34 @@ describe('sessions', () => {
     expect(r.errors).toBeUndefined();
     expect(r.data?.me).toBeNull();
   });
+
+  // The gateway keeps one parsed operation per query (patches/@apollo+gateway+*.patch):
+  // the same query text must still follow each request's own variables.
+  it('answers a repeated query by each request’s @skip/@include variables', async () => {
+    const { username, auth } = await signUp();
+    const Q = `query($skip: Boolean!, $bio: Boolean!) {
+      me { id username @skip(if: $skip) bio @include(if: $bio) viewer: isViewer }
+    }`;
+    for (const [skip, bio] of [
+      [false, false],
+      [true, true],
+      [false, true],
+      [true, false],
+    ] as const) {
+      const r = await stack.gql<{ me: Record<string, unknown> }>(
+        Q,
+        { skip, bio },
+        { token: auth.accessToken },
+      );
+      expect(r.errors).toBeUndefined();
+      expect(r.data!.me).toEqual({
+        id: auth.user.id,
+        ...(skip ? {} : { username }),
+        ...(bio ? { bio: null } : {}),
+        viewer: true,
+      });
+    }
+  });
 });
 
 describe('profiles', () => {
