@@ -108,6 +108,12 @@ describe('computeResponse (patched)', () => {
     expect(shape('{ t { n } }', { t: { n: 'one' } }).data).toEqual({ t: null });
   });
 
+  it('keeps a field aliased __proto__ as a plain property of the response', () => {
+    const r = shape('{ t { __proto__: s n } }', { t: { ['__proto__']: 'x', n: 1 } });
+    expect(JSON.stringify(r.data)).toBe('{"t":{"__proto__":"x","n":1}}');
+    expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'x')).toBe(false);
+  });
+
   it('follows @skip and @include by each call’s variables', () => {
     const q = 'query($a: Boolean!, $b: Boolean!) { t { s @skip(if: $a) n @include(if: $b) i } }';
     const input = { t: { s: 'x', n: 1, i: '2' } };
