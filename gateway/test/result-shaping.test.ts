@@ -45,36 +45,24 @@ function shape(
 
 describe('computeResponse (patched)', () => {
   it('copies valid leaves of every kind, in selection order, with aliases', () => {
-    const input = {
-      t: {
-        extra: 'dropped',
-        s: 'text',
-        n: 3,
-        k: 'VIDEO',
-        i: '42',
-        f: 1.5,
-        b: true,
-        j: { any: ['thing'] },
-        list: [1, null, 2],
-        strict: 'x',
-      },
+    const values = {
+      n: 3,
+      s: 'text',
+      k: 'VIDEO',
+      i: '42',
+      f: 1.5,
+      b: true,
+      j: { any: ['thing'] },
+      list: [1, null, 2],
+      strict: 'x',
     };
-    expect(shape('{ t { n s k i f b j list strict } }', input)).toEqual({
-      data: {
-        t: {
-          n: 3,
-          s: 'text',
-          k: 'VIDEO',
-          i: '42',
-          f: 1.5,
-          b: true,
-          j: { any: ['thing'] },
-          list: [1, null, 2],
-          strict: 'x',
-        },
-      },
-      errors: [],
-    });
+    // The subgraph's order reversed, plus a field nobody selected.
+    const input = {
+      t: { extra: 'dropped', ...Object.fromEntries(Object.entries(values).reverse()) },
+    };
+    const r = shape('{ t { n s k i f b j list strict } }', input);
+    expect(JSON.stringify(r.data)).toBe(JSON.stringify({ t: values }));
+    expect(r.errors).toEqual([]);
     expect(shape('{ t { x: s y: n } }', { t: { x: 'a', y: 1 } }).data).toEqual({
       t: { x: 'a', y: 1 },
     });
