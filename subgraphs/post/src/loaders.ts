@@ -90,8 +90,8 @@ const MEDIA_COLUMNS = `m.id, m.type, m.mime_type, m.width, m.height, m.duration_
 // media columns for a post without any), in carousel order.
 const postsWithMediaById = statement(
   'posts_with_media_by_id',
-  `SELECT p.id AS post_id, p.author_id, p.caption, p.hashtags, p.created_at AS post_created_at,
-          p.deleted_at, p.purged_at, ${MEDIA_COLUMNS}
+  `SELECT p.id AS post_id, p.author_id, p.caption, p.hashtags, p.created_at, p.deleted_at,
+          p.purged_at, ${MEDIA_COLUMNS}
    FROM posts.posts p
    LEFT JOIN posts.post_media pm ON pm.post_id = p.id
    LEFT JOIN posts.media m ON m.id = pm.media_id
@@ -109,16 +109,12 @@ const postCounts = statement(
   'SELECT author_id, post_count FROM posts.author_stats WHERE author_id = ANY($1::bigint[])',
 );
 
-type PostMediaSql = Omit<MediaSql, 'id'> & {
-  /** The media item's id; null (with every media column) for a post without media. */
-  id: string | null;
-  author_id: string;
-  caption: string | null;
-  hashtags: string[];
-  post_created_at: Date;
-  deleted_at: Date | null;
-  purged_at: Date | null;
-};
+// The post's columns as PostSql has them, but its id as post_id: `id` is the media item's,
+// null (with every media column) for a post without media.
+type PostMediaSql = Omit<MediaSql, 'id'> &
+  Omit<PostSql, 'id'> & {
+    id: string | null;
+  };
 
 export interface PostWithMedia {
   post: PostRow;
@@ -138,18 +134,7 @@ export async function getPostsWithMedia(
   for (const r of rows) {
     let entry = byId.get(r.post_id);
     if (!entry) {
-      entry = {
-        post: {
-          id: BigInt(r.post_id),
-          authorId: BigInt(r.author_id),
-          caption: r.caption,
-          hashtags: r.hashtags,
-          createdAt: r.post_created_at,
-          deletedAt: r.deleted_at,
-          purgedAt: r.purged_at,
-        },
-        media: [],
-      };
+      entry = { post: toPost({ ...r, id: r.post_id }), media: [] };
       byId.set(r.post_id, entry);
     }
     if (r.id !== null) entry.media.push(toMedia(r as MediaSql));
