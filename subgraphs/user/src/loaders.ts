@@ -10,7 +10,16 @@ import type { UserRow } from './users.js';
  * What the User type shows: a profile. References (every author on every feed page) never
  * read email addresses or password hashes; sign-in and sign-up read the full row.
  */
-export type UserProfile = Pick<UserRow, 'id' | 'username' | 'displayName' | 'bio' | 'createdAt'>;
+export type UserProfile = Pick<UserRow, keyof typeof PROFILE_SELECT>;
+
+/** The profile columns as a Prisma `select`, for the paths that read users through Prisma. */
+export const PROFILE_SELECT = {
+  id: true,
+  username: true,
+  displayName: true,
+  bio: true,
+  createdAt: true,
+} as const;
 
 export interface UserLoaders {
   userById: DataLoader<string, UserProfile | null>;

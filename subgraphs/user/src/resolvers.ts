@@ -6,7 +6,7 @@ import { parseId, tryParseId } from '../../../lib/ids.js';
 import type { Resolvers } from '../../../lib/http/subgraph.js';
 import type { RequestContext } from './context.js';
 import { endSession, refreshSession, startSession, type Session } from './sessions.js';
-import type { UserProfile } from './loaders.js';
+import { PROFILE_SELECT, type UserProfile } from './loaders.js';
 import { checkCredentials, signUp, updateProfile } from './users.js';
 import { USERNAME, parseLogin, parseSignUp, parseUpdateProfile } from './validation.js';
 
@@ -38,7 +38,7 @@ export const resolvers: Resolvers<RequestContext> = {
       if (!USERNAME.test(args.username)) return null;
       return ctx.app.prisma.user.findUnique({
         where: { usernameLower: args.username.toLowerCase() },
-        select: { id: true, username: true, displayName: true, bio: true, createdAt: true },
+        select: PROFILE_SELECT,
       });
     },
   },

@@ -5,7 +5,7 @@ import { signViewerContext, VIEWER_CONTEXT_HEADER } from '../../../lib/auth/view
 import { createPrisma } from '../../../lib/db.js';
 import { countingDb } from '../../../test/support/counting-db.js';
 import { postGraphql, startStack, type Stack } from '../../../test/support/stack.js';
-import { createLoaders } from '../src/loaders.js';
+import { createLoaders, PROFILE_SELECT } from '../src/loaders.js';
 
 let stack: Stack;
 const ids: string[] = [];
@@ -66,7 +66,7 @@ describe('User entities', () => {
       // references never carry the email address or the password hash.
       const viaPrisma = await createPrisma(counting.pool).user.findUnique({
         where: { id: BigInt(ids[0]!) },
-        select: { id: true, username: true, displayName: true, bio: true, createdAt: true },
+        select: PROFILE_SELECT,
       });
       expect(users[0]).toEqual(viaPrisma);
       expect(Object.keys(users[0]!)).not.toContain('passwordHash');
