@@ -69,14 +69,17 @@ describe('computeResponse (patched)', () => {
   });
 
   it('nulls invalid leaf values with an error each', () => {
-    const input = { t: { n: 1, s: 7, k: 'AUDIO', f: 'x', b: 'yes', i: '9', strict: 's' } };
-    const r = shape('{ t { s k f b } }', input);
-    expect(r.data).toEqual({ t: { s: null, k: null, f: null, b: null } });
+    const input = {
+      t: { n: 1, s: 7, k: 'AUDIO', f: 'x', b: 'yes', i: '9', strict: 's', list: [1, 'two'] },
+    };
+    const r = shape('{ t { s k f b list } }', input);
+    expect(r.data).toEqual({ t: { s: null, k: null, f: null, b: null, list: [1, null] } });
     expect(r.errors.map((e) => e.path)).toEqual([
       ['t', 's'],
       ['t', 'k'],
       ['t', 'f'],
       ['t', 'b'],
+      ['t', 'list', 1],
     ]);
   });
 
