@@ -99,6 +99,16 @@ const cursors = () => ({
   huge: b64(JSON.stringify(['1'.repeat(4000)])),
 });
 
+/** Well-formed search cursors whose position no backend produces (Postgres `real` overflow). */
+const searchCursors = () => ({
+  'rank 1e39': b64('["1e39","1"]'),
+  'rank 1e-50': b64('["1e-50","1"]'),
+  'rank 1e308': b64('["1e308","1"]'),
+  'rank negative': b64('["-1","1"]'),
+  'rank with id past int8': b64('["0.1","9223372036854775808"]'),
+  'offset past the last hit': b64('[1e39]'),
+});
+
 const SIGN_UP = `mutation($i: SignUpInput!) { signUp(input: $i) { accessToken } }`;
 const LOG_IN = `mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`;
 const UPDATE = `mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { id } }`;
@@ -113,6 +123,7 @@ const USER_CONN = (field: string) =>
   `query($u: String!, $f: Int, $a: String) { user(username: $u) { ${field}(first: $f, after: $a) { nodes { id } } } }`;
 const SEARCH = `query($q: String!, $f: Int, $a: String) { searchPosts(query: $q, first: $f, after: $a) { nodes { id } } }`;
 const HASHTAG = `query($n: String!) { hashtag(name: $n) { name } }`;
+const HASHTAG_POSTS = `query($n: String!, $a: String) { hashtag(name: $n) { posts(after: $a) { nodes { id } } } }`;
 
 const signUpInput = (over: Record<string, unknown>) => ({
   i: {
@@ -825,6 +836,23 @@ describe('follows, feed and connections (follow, unfollow, feed, User.posts/foll
             run: () => gql(SEARCH, { q: '#world', a }),
             code: 'BAD_USER_INPUT',
           })),
+          ...Object.entries({ ...cursors(), ...searchCursors() }).map(([k, a]) => ({
+            name: `hashtag.posts cursor ${k}`,
+            run: () => gql(HASHTAG_POSTS, { n: 'world', a }),
+            code: 'BAD_USER_INPUT',
+          })),
+          ...Object.entries(searchCursors()).flatMap(([k, a]) => [
+            {
+              name: `searchPosts cursor ${k}`,
+              run: () => gql(SEARCH, { q: 'hello', a }),
+              code: 'BAD_USER_INPUT',
+            },
+            {
+              name: `searchPosts #tag cursor ${k}`,
+              run: () => gql(SEARCH, { q: '#world', a }),
+              code: 'BAD_USER_INPUT',
+            },
+          ]),
           ...INJECTIONS.map((q) => ({
             name: `searchPosts ${q}`,
             run: () => gql(SEARCH, { q }),

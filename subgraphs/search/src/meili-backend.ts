@@ -6,6 +6,7 @@ import { Meilisearch, type Index } from 'meilisearch';
 import { encodeCursor, decodeCursor } from '../../../lib/pagination.js';
 import type { SearchBackend, SearchPage } from './backend.js';
 import type { IndexedPost } from './index-store.js';
+import { offsetCursor } from './query.js';
 
 interface PostDoc {
   id: string;
@@ -26,11 +27,6 @@ const toDoc = (p: IndexedPost): PostDoc => ({
   createdAt: new Date(p.createdAt).getTime(),
 });
 
-const offsetCursor = (raw: unknown[]): number | null =>
-  raw.length === 1 && Number.isInteger(raw[0]) && (raw[0] as number) > 0
-    ? (raw[0] as number)
-    : null;
-
 /** A filter value in double quotes: the tag is letters and digits only, but escape anyway. */
 const quote = (s: string) => `"${s.replace(/["\\]/g, (ch) => `\\${ch}`)}"`;
 
@@ -48,7 +44,7 @@ export function createMeiliBackend(opts: {
     after: string | null,
     limit: number,
   ): Promise<SearchPage> {
-    const offset = decodeCursor(after, offsetCursor) ?? 0;
+    const offset = decodeCursor(after, offsetCursor(MAX_TOTAL_HITS)) ?? 0;
     if (offset >= MAX_TOTAL_HITS) return { hits: [], hasNextPage: false };
     const res = await index.search(q, {
       ...params,

@@ -3,9 +3,9 @@
 // parameter; the tsquery is built from words that can only hold letters, marks, digits
 // and underscores, so no input can be read as tsquery or SQL syntax.
 import type pg from 'pg';
-import { tryParseId } from '../../../lib/ids.js';
 import { decodeCursor, encodeCursor } from '../../../lib/pagination.js';
 import type { SearchBackend, SearchPage } from './backend.js';
+import { idCursor, rankCursor } from './query.js';
 
 /** `cafe & paris:*`: every word, the last one also as a prefix. */
 export function toTsquery(words: string[]): string {
@@ -38,16 +38,6 @@ export const HASHTAG_SQL = `
     AND ($2::bigint IS NULL OR post_id < $2::bigint)
   ORDER BY post_id DESC
   LIMIT $3`;
-
-const rankCursor = (raw: unknown[]): { rank: string; id: bigint } | null => {
-  if (raw.length !== 2 || typeof raw[0] !== 'string' || typeof raw[1] !== 'string') return null;
-  const id = tryParseId(raw[1]);
-  return id !== null && /^[0-9.e+-]{1,32}$/i.test(raw[0]) && Number.isFinite(Number(raw[0]))
-    ? { rank: raw[0], id }
-    : null;
-};
-const idCursor = (raw: unknown[]): bigint | null =>
-  raw.length === 1 && typeof raw[0] === 'string' ? tryParseId(raw[0]) : null;
 
 export function createPgBackend(
   pool: pg.Pool,

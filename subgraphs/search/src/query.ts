@@ -3,6 +3,7 @@
 // agree on what matches; input never reaches SQL or a filter expression as syntax.
 import { badInput } from '../../../lib/errors.js';
 import { isHashtag, normalizeHashtag } from '../../../lib/hashtags.js';
+import { tryParseId } from '../../../lib/ids.js';
 
 /** Longer queries are BAD_USER_INPUT (a caption is at most 2,200 characters; nobody types 200 to search). */
 export const MAX_QUERY_LENGTH = 200;
@@ -43,3 +44,36 @@ export function parseHashtagName(name: string): string | null {
   if ([...bare].length > MAX_QUERY_LENGTH) return null;
   return isHashtag(bare) ? normalizeHashtag(bare) : null;
 }
+
+// ---- cursor positions (decoded by lib/pagination.ts decodeCursor) ----
+// A cursor is client input: its position must be one the backend could have produced, or
+// the query fails on a value Postgres cannot cast (a 500) instead of BAD_USER_INPUT.
+
+/**
+ * A Postgres text-search position: [rank, post id]. The rank is ts_rank_cd as `real` text:
+ * non-negative and representable as a float4 (1e39 overflows it, 1e-50 underflows to 0).
+ */
+export function rankCursor(raw: unknown[]): { rank: string; id: bigint } | null {
+  if (raw.length !== 2 || typeof raw[0] !== 'string' || typeof raw[1] !== 'string') return null;
+  const id = tryParseId(raw[1]);
+  if (id === null || !/^[0-9.e+-]{1,32}$/i.test(raw[0])) return null;
+  const rank = Number(raw[0]);
+  const asReal = Math.fround(rank);
+  const inRange = rank >= 0 && Number.isFinite(asReal) && (rank === 0 || asReal !== 0);
+  return inRange ? { rank: raw[0], id } : null;
+}
+
+/** A newest-first position: [post id]. */
+export const idCursor = (raw: unknown[]): bigint | null =>
+  raw.length === 1 && typeof raw[0] === 'string' ? tryParseId(raw[0]) : null;
+
+/** A Meilisearch position: [offset], 1..max (the engine serves no hit past maxTotalHits). */
+export const offsetCursor =
+  (max: number) =>
+  (raw: unknown[]): number | null =>
+    raw.length === 1 &&
+    Number.isSafeInteger(raw[0]) &&
+    (raw[0] as number) > 0 &&
+    (raw[0] as number) <= max
+      ? (raw[0] as number)
+      : null;

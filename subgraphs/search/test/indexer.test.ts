@@ -129,6 +129,30 @@ describe('Postgres text search candidates', () => {
   });
 });
 
+describe('cursors Postgres cannot cast', () => {
+  const cursor = (pos: unknown[]) => Buffer.from(JSON.stringify(pos)).toString('base64url');
+  const codeOf = async (p: Promise<unknown>) =>
+    p.then(
+      () => null,
+      (err: { extensions?: { code?: string } }) => err.extensions?.code ?? 'thrown',
+    );
+
+  it('are BAD_USER_INPUT, while the edges of the real range still query', async () => {
+    const pg = createPgBackend(app.pool);
+    for (const rank of ['1e39', '1e-50', '1e308', '-1']) {
+      expect(await codeOf(pg.searchText(['x'], cursor([rank, '1']), 5)), rank).toBe(
+        'BAD_USER_INPUT',
+      );
+    }
+    expect(await codeOf(pg.byHashtag('x', cursor(['9223372036854775808']), 5))).toBe(
+      'BAD_USER_INPUT',
+    );
+    for (const rank of ['0', '1e-45', '3.4028235e+38']) {
+      expect(await codeOf(pg.searchText(['x'], cursor([rank, '1']), 5)), rank).toBeNull();
+    }
+  });
+});
+
 describe('the durable consumer', () => {
   it('indexes events from the POSTS stream and measures lag', async () => {
     const nc = await connectNats(app.cfg, 'search-test');
