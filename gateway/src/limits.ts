@@ -2,19 +2,32 @@
 // for the credential mutations, and static query limits (depth, aliases, cost, tokens).
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { Kind, OperationTypeNode, type OperationDefinitionNode } from 'graphql';
+import {
+  Kind,
+  type DirectiveNode,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  OperationTypeNode,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import type { RedisClient as Redis } from '../../lib/redis.js';
 import type { Config } from '../../lib/config.js';
 import { createLimiter, type Limiter } from '../../lib/rate-limit.js';
 import { rateLimitedHttp, type GatewayContext } from './context.js';
 
 /** Mutations that try credentials or create accounts: budgeted per IP. */
-const AUTH_MUTATIONS = new Set(['signUp', 'logIn', 'refreshSession']);
+const AUTH_MUTATIONS = ['signUp', 'logIn'];
+/** Refreshes spend a budget of their own: many users behind one NAT refresh all day. */
+const REFRESH_MUTATION = 'refreshSession';
+/** The per-IP refresh budget, as a multiple of RATE_LIMIT_AUTH_PER_MINUTE. */
+export const REFRESH_BUDGET_FACTOR = 10;
 
 export interface EdgeLimiters {
   perIp: Limiter;
   perUser: Limiter;
   auth: Limiter;
+  refresh: Limiter;
 }
 
 export function createEdgeLimiters(cfg: Config, redis: Redis): EdgeLimiters {
@@ -35,27 +48,95 @@ export function createEdgeLimiters(cfg: Config, redis: Redis): EdgeLimiters {
       points: cfg.RATE_LIMIT_AUTH_PER_MINUTE,
       durationSeconds: 60,
     }),
+    refresh: createLimiter(redis, {
+      keyPrefix: `${p}rl:refresh`,
+      // 0 (auth limit off) stays 0: off.
+      points: cfg.RATE_LIMIT_AUTH_PER_MINUTE * REFRESH_BUDGET_FACTOR,
+      durationSeconds: 60,
+    }),
   };
 }
 
-/** Counts credential mutations in an operation, aliases included (one request, many tries). */
-export function countAuthMutations(op: OperationDefinitionNode): number {
-  if (op.operation !== OperationTypeNode.MUTATION) return 0;
-  return op.selectionSet.selections.filter(
-    (s) => s.kind === Kind.FIELD && AUTH_MUTATIONS.has(s.name.value),
-  ).length;
+type Vars = Readonly<Record<string, unknown>> | undefined;
+
+function skipped(directives: readonly DirectiveNode[] | undefined, vars: Vars): boolean {
+  for (const d of directives ?? []) {
+    const name = d.name.value;
+    if (name !== 'skip' && name !== 'include') continue;
+    const arg = d.arguments?.find((a) => a.name.value === 'if')?.value;
+    let value: unknown;
+    if (arg?.kind === Kind.BOOLEAN) value = arg.value;
+    else if (arg?.kind === Kind.VARIABLE) value = vars?.[arg.name.value];
+    // Unknown (a defaulted variable, say): counted, since it may well run.
+    if (typeof value !== 'boolean') continue;
+    if (name === 'skip' ? value : !value) return true;
+  }
+  return false;
+}
+
+/**
+ * How many times each root field of an operation will run: one per distinct response key
+ * (alias or name), through inline fragments and fragment spreads at any depth, as
+ * graphql-js collects them (a fragment spread twice runs once; @skip/@include with a
+ * literal or a given variable are honoured, anything else is counted). Budgets built on
+ * top-level fields only were bypassed by wrapping the fields in a fragment.
+ */
+export function rootFieldCounts(
+  op: OperationDefinitionNode,
+  document?: DocumentNode,
+  variables?: Vars,
+): Map<string, number> {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document?.definitions ?? []) {
+    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  }
+  const keys = new Map<string, Set<string>>();
+  const visited = new Set<string>();
+  const walk = (set: SelectionSetNode) => {
+    for (const s of set.selections) {
+      if (skipped(s.directives, variables)) continue;
+      if (s.kind === Kind.FIELD) {
+        const name = s.name.value;
+        let seen = keys.get(name);
+        if (!seen) keys.set(name, (seen = new Set()));
+        seen.add(s.alias?.value ?? name);
+      } else if (s.kind === Kind.INLINE_FRAGMENT) {
+        walk(s.selectionSet);
+      } else {
+        const name = s.name.value;
+        if (visited.has(name)) continue; // also ends a (invalid) fragment cycle
+        visited.add(name);
+        const fragment = fragments.get(name);
+        if (fragment) walk(fragment.selectionSet);
+      }
+    }
+  };
+  walk(op.selectionSet);
+  return new Map([...keys].map(([name, seen]) => [name, seen.size]));
+}
+
+/** How many root fields named in `names` the operation runs. */
+export function countRootFields(counts: Map<string, number>, names: readonly string[]): number {
+  return names.reduce((n, name) => n + (counts.get(name) ?? 0), 0);
 }
 
 export function authRateLimitPlugin(limiters: EdgeLimiters): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ operation, contextValue }) {
-          if (!operation) return;
-          const n = countAuthMutations(operation);
-          if (n === 0) return;
-          const wait = await limiters.auth.consume(contextValue.viewer.ip, n);
-          if (wait !== null) throw rateLimitedHttp(wait);
+        async didResolveOperation({ operation, document, request, contextValue }) {
+          // Only mutations hold credential fields; queries (the hot path) are not walked.
+          if (operation?.operation !== OperationTypeNode.MUTATION) return;
+          const counts = rootFieldCounts(operation, document, request.variables);
+          const ip = contextValue.viewer.ip;
+          const auth = countRootFields(counts, AUTH_MUTATIONS);
+          const refresh = countRootFields(counts, [REFRESH_MUTATION]);
+          const waits = await Promise.all([
+            auth > 0 ? limiters.auth.consume(ip, auth) : null,
+            refresh > 0 ? limiters.refresh.consume(ip, refresh) : null,
+          ]);
+          const wait = Math.max(...waits.map((w) => w ?? 0));
+          if (wait > 0) throw rateLimitedHttp(wait);
         },
       };
     },

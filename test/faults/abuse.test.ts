@@ -117,6 +117,70 @@ describe('brute-force sign-in', () => {
     );
     expect(sessions[0]!.n).toBe(1); // the one signUp made
   });
+
+  it('counts credential mutations hidden in inline, named and nested fragments', async () => {
+    const tries = (field: 'logIn' | 'signUp', n: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const name = `frag_${Date.now().toString(36)}_${ipSeq}_${i}`;
+        return field === 'logIn'
+          ? `t${i}: logIn(input: { login: "${name}", password: "guess-${i}-pw" }) { accessToken }`
+          : `t${i}: signUp(input: { username: "${name}", email: "${name}@example.com", password: "${PASSWORD}" }) { accessToken }`;
+      }).join(' ');
+    // Budget 5 per IP; each operation runs 6 attempts, so each must be refused whole.
+    const ops: Record<string, string> = {
+      inline: `mutation { ... on Mutation { ${tries('logIn', 6)} } }`,
+      named: `mutation { ...F } fragment F on Mutation { ${tries('signUp', 6)} }`,
+      nested: `mutation { ... on Mutation { ...A } } fragment A on Mutation { ... on Mutation { ...B } ${tries('logIn', 3).replace(/t(\d)/g, 'u$1')} } fragment B on Mutation { ${tries('logIn', 3)} }`,
+      'split between top level and a fragment': `mutation { ${tries('logIn', 3)} ...F } fragment F on Mutation { ${tries('signUp', 3).replace(/t(\d)/g, 'u$1')} }`,
+    };
+    const users = await stack.iso.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM users.users`,
+    );
+    for (const [kind, query] of Object.entries(ops)) {
+      const r = await gql(query, {}, { ip: freshIp() });
+      expect(r.status, `${kind}: ${r.text.slice(0, 300)}`).toBe(429);
+      expect(codeOf(r), kind).toBe('RATE_LIMITED');
+      expectNoLeak(r);
+    }
+    // Nothing ran: no account was created by the refused signUps.
+    const after = await stack.iso.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM users.users`,
+    );
+    expect(after[0]!.n).toBe(users[0]!.n);
+    // Fields skipped with @skip/@include do not run and are not counted.
+    const skipped = await gql(
+      `mutation { ...F } fragment F on Mutation { ${tries('logIn', 4)} ... @skip(if: true) { ${tries('logIn', 6).replace(/t(\d)/g, 's$1')} } }`,
+      {},
+      { ip: freshIp() },
+    );
+    expect(codeOf(skipped), skipped.text.slice(0, 300)).toBe('UNAUTHENTICATED');
+  });
+
+  it('gives refreshSession a per-IP budget of its own', async () => {
+    const ip = freshIp();
+    const session = await gql(`mutation($i: LogInInput!) { logIn(input: $i) { refreshToken } }`, {
+      i: { login: alice.username, password: PASSWORD },
+    });
+    let refreshToken = (session.json?.data as { logIn: { refreshToken: string } }).logIn
+      .refreshToken;
+    // Spend this address's credential budget (5) and one more.
+    for (let i = 0; i < 6; i++) {
+      await gql(LOG_IN, { i: { login: `nobody_${i}`, password: 'guess-guess' } }, { ip });
+    }
+    const limited = await gql(LOG_IN, { i: { login: alice.username, password: PASSWORD } }, { ip });
+    expect(codeOf(limited)).toBe('RATE_LIMITED');
+    // Users behind the same NAT keep refreshing their sessions.
+    for (let i = 0; i < 3; i++) {
+      const r = await gql(
+        `mutation($t: String!) { refreshSession(refreshToken: $t) { refreshToken } }`,
+        { t: refreshToken },
+        { ip },
+      );
+      expect(r.json?.errors, r.text).toBeUndefined();
+      refreshToken = (r.json?.data as { refreshSession: { refreshToken: string } }).refreshSession
+        .refreshToken;
+    }
+  });
 });
 
 describe('upload flood', () => {
@@ -160,6 +224,32 @@ describe('upload flood', () => {
     // Someone else can still upload.
     const other = await gql(CREATE, input, { token: alice.token });
     expect(other.json?.errors, other.text).toBeUndefined();
+  });
+
+  it('counts createUpload hidden in inline, named and nested fragments', async () => {
+    const uploads = (n: number, prefix = 'c') =>
+      Array.from(
+        { length: n },
+        (_, i) =>
+          `${prefix}${i}: createUpload(input: { filename: "a.jpg", contentType: "image/jpeg", byteSize: 1000 }) { uploadId }`,
+      ).join(' ');
+    // Budget 3 per user; each operation runs 4.
+    const ops: Record<string, string> = {
+      inline: `mutation { ... on Mutation { ${uploads(4)} } }`,
+      named: `mutation { ...F } fragment F on Mutation { ${uploads(4)} }`,
+      nested: `mutation { ... on Mutation { ...A } } fragment A on Mutation { ${uploads(2, 'd')} ... on Mutation { ...B } } fragment B on Mutation { ${uploads(2)} }`,
+    };
+    for (const [kind, query] of Object.entries(ops)) {
+      const user = await account(`upfrag_${kind.slice(0, 3)}`);
+      const r = await gql(query, {}, { token: user.token });
+      expect(r.status, `${kind}: ${r.text.slice(0, 300)}`).toBe(429);
+      expect(codeOf(r), kind).toBe('RATE_LIMITED');
+      const stored = await stack.iso.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM posts.media WHERE owner_id = $1`,
+        [user.id],
+      );
+      expect(stored[0]!.n, kind).toBe(0);
+    }
   });
 });
 

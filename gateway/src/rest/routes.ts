@@ -6,7 +6,7 @@ import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage 
 import { pipeline } from 'node:stream/promises';
 import type { ApolloServer, ApolloServerPlugin } from '@apollo/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { GraphQLError, Kind, OperationTypeNode } from 'graphql';
+import { GraphQLError, OperationTypeNode } from 'graphql';
 import type { RedisClient as Redis } from '../../../lib/redis.js';
 import type { Config } from '../../../lib/config.js';
 import { ErrorCode, httpStatusFor } from '../../../lib/errors.js';
@@ -18,6 +18,7 @@ import {
 import { collectEvery } from '../../../lib/memory.js';
 import { createLimiter, type Limiter } from '../../../lib/rate-limit.js';
 import { rateLimitedHttp, resolveViewer, type GatewayContext } from '../context.js';
+import { countRootFields, rootFieldCounts } from '../limits.js';
 import { injectHeaders } from '../../../lib/tracing.js';
 
 export interface RestOptions {
@@ -43,11 +44,12 @@ export function uploadRateLimitPlugin(limiter: Limiter): ApolloServerPlugin<Gate
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ operation, contextValue }) {
-          if (!operation || operation.operation !== OperationTypeNode.MUTATION) return;
-          const n = operation.selectionSet.selections.filter(
-            (s) => s.kind === Kind.FIELD && s.name.value === 'createUpload',
-          ).length;
+        async didResolveOperation({ operation, document, request, contextValue }) {
+          if (operation?.operation !== OperationTypeNode.MUTATION) return;
+          // Fragments and aliases included: each createUpload that will run spends one.
+          const n = countRootFields(rootFieldCounts(operation, document, request.variables), [
+            'createUpload',
+          ]);
           const userId = contextValue.viewer.userId;
           if (n === 0 || !userId) return;
           const wait = await limiter.consume(userId, n);
