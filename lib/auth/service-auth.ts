@@ -2,6 +2,7 @@
 // followers): `x-mosaic-service` = base64url(JSON {svc, t}) + "." + HMAC-SHA256. The MAC
 // covers a distinct label, so a viewer context can never pass as a service token.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { posix } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ErrorCode } from '../errors.js';
 
@@ -44,14 +45,37 @@ export function verifyServiceToken(
   }
 }
 
-/** Refuses every `/internal/*` request of this server without a valid service token. */
+const INTERNAL = /^\/internal(\/|$)/i;
+
+/** Whether a URL's path, decoded and normalised (`//`, `/./`, `..`, `\\`), is /internal/*. */
+function looksInternal(url: string): boolean {
+  const path = url.split('?', 1)[0] ?? '';
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    decoded = path;
+  }
+  return INTERNAL.test(posix.normalize(decoded.replaceAll('\\', '/')));
+}
+
+/**
+ * Refuses every `/internal/*` request of this server without a valid service token. The
+ * route the router matched decides (its template), not the raw URL: the router decodes
+ * percent-escapes before matching, so `/%69nternal/...` reaches an internal route while a
+ * prefix check of req.url lets it through. Unmatched paths that look internal once
+ * decoded and normalised are refused too, so nothing answers them without a token.
+ */
 export function protectInternalRoutes(app: FastifyInstance, secret: string): void {
   app.addHook('onRequest', async (req, reply) => {
-    if (!req.url.startsWith('/internal/')) return;
+    const template = req.routeOptions.url;
+    if (!INTERNAL.test(template ?? '') && !looksInternal(req.url)) return;
     const header = req.headers[SERVICE_HEADER];
     if (verifyServiceToken(secret, typeof header === 'string' ? header : undefined)) return;
-    return reply
-      .code(401)
-      .send({ error: 'internal routes need a service token', code: ErrorCode.UNAUTHENTICATED });
+    return reply.code(401).send({
+      error: 'internal routes need a service token',
+      code: ErrorCode.UNAUTHENTICATED,
+      requestId: req.id,
+    });
   });
 }

@@ -2,6 +2,7 @@
 // floods, and acting as someone else through any route: GraphQL mutations, REST, direct
 // subgraph calls with forged, stale or absent viewer contexts, and /internal/* routes
 // without a valid service token. The gateway trusts X-Forwarded-For here (TRUST_PROXY).
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signServiceToken, SERVICE_HEADER } from '../../lib/auth/service-auth.js';
 import { signViewerContext, VIEWER_CONTEXT_HEADER } from '../../lib/auth/viewer-context.js';
@@ -33,6 +34,44 @@ const gql = (
     },
     body: JSON.stringify({ query, variables }),
   });
+
+/**
+ * A request whose path goes out exactly as written (fetch would resolve `..`, `.` and
+ * some escapes before sending), for path traversal and encoding probes.
+ */
+function rawPath(
+  base: string,
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Raw> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { hostname, port, path, method: init.method ?? 'GET', headers: init.headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const headers = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) {
+            if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+          }
+          let json: Raw['json'] = null;
+          try {
+            json = JSON.parse(text) as Raw['json'];
+          } catch {
+            // not JSON
+          }
+          resolve({ status: res.statusCode ?? 0, text, headers, json });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
 
 const LOG_IN = `mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`;
 const PASSWORD = 'long enough pw';
@@ -482,6 +521,61 @@ describe('direct calls past the gateway', () => {
     for (const path of ['/internal/v1/posts', '/internal/v1/users/existing']) {
       const r = await raw(`${stack.gatewayUrl}${path}`);
       if (r.status !== 404) failures.push(`gateway ${path}: ${r.status}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('internal routes stay closed to encoded, doubled, dotted and case-changed paths', async () => {
+    const base = (name: string) => new URL(stack.subgraphUrls[name]!).origin;
+    const routes: [string, string, string, unknown?][] = [
+      ['user', 'POST', '/internal/v1/users/existing', { ids: [alice.id] }],
+      ['graph', 'GET', `/internal/v1/users/${alice.id}/followers`],
+      ['graph', 'POST', '/internal/v1/celebrities/among', { ids: [alice.id] }],
+      ['post', 'GET', '/internal/v1/posts'],
+      ['feed', 'GET', '/internal/v1/anything'],
+    ];
+    const variants = (path: string) => {
+      const rest = path.slice('/internal'.length);
+      return [
+        `/%69nternal${rest}`,
+        `/%69%6E%74%65%72%6E%61%6C${rest}`,
+        `/%49nternal${rest}`,
+        `/INTERNAL${rest}`,
+        `/Internal${rest}`,
+        `/${path}`,
+        `//${path}`,
+        `/.${path}`,
+        `/%2e${path}`,
+        `/x/..${path}`,
+        `/x/%2e%2e${path}`,
+        `/%2F${path.slice(1)}`,
+        `/%5C${path.slice(1)}`,
+        `/internal%2F${rest.slice(1)}`,
+        `/internal%2f${rest.slice(1)}`,
+        `${path}/`,
+        `${path}?x=1`,
+      ];
+    };
+    const failures: string[] = [];
+    for (const [name, method, path, body] of routes) {
+      expect(stack.subgraphUrls[name], name).toBeDefined();
+      for (const variant of variants(path)) {
+        for (const [target, origin] of [
+          [name, base(name)],
+          ['gateway', stack.gatewayUrl],
+        ] as const) {
+          const r = await rawPath(origin, variant, {
+            method,
+            headers: body ? { 'content-type': 'application/json' } : {},
+            ...(body ? { body: JSON.stringify(body) } : {}),
+          });
+          if (r.status !== 401 && r.status !== 404)
+            failures.push(`${target} ${method} ${variant}: ${r.status} ${r.text.slice(0, 80)}`);
+          else if (r.status === 401 && codeOf(r) !== 'UNAUTHENTICATED')
+            failures.push(`${target} ${method} ${variant}: 401 without UNAUTHENTICATED`);
+          expectNoLeak(r);
+        }
+      }
     }
     expect(failures).toEqual([]);
   });
