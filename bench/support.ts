@@ -52,7 +52,7 @@ export async function benchEnv(name: string): Promise<BenchEnv> {
       await c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
       await c.end();
       // The benchmark's streams and Redis keys go too (they carry its prefix).
-      const cfg = parseConfig({ ...process.env, NATS_PREFIX: prefix });
+      const cfg = parseConfig({ ...process.env, NODE_ENV: 'test', NATS_PREFIX: prefix });
       const nc = await connectNats(cfg, 'bench-cleanup').catch(() => null);
       if (nc) await deleteStreams(nc, prefix).finally(() => nc.close());
       const redis = new Redis(cfg.REDIS_URL);

@@ -1,6 +1,7 @@
 // Typed configuration, read once from the environment and validated at startup.
 // Every service gets the same object; each reads only what it needs.
 import { z } from 'zod';
+import { acceptPreviousKey } from './auth/key-ring.js';
 
 const int = (def: number) => z.coerce.number().int().nonnegative().default(def);
 const bool = (def: boolean) =>
@@ -11,17 +12,44 @@ const bool = (def: boolean) =>
 const url = (def: string) => z.string().url().default(def);
 const optionalUrl = z.string().url().optional();
 
-// Development-only secrets: refused when NODE_ENV=production (see parseConfig).
+// Development-only secrets, used only with NODE_ENV=development or test on loopback (see
+// parseConfig). They, minioadmin and anything saying "change-me" (the .env.example
+// placeholders) count as no secret at all.
 const DEV_JWT_SECRET = 'mosaic-dev-jwt-secret-change-me-0123456789abcdef';
 const DEV_INTERNAL_SECRET = 'mosaic-dev-internal-secret-change-me-0123456789';
+const DEV_MINIO_CREDENTIAL = 'minioadmin';
+const isDevSecret = (v: string) =>
+  v === DEV_JWT_SECRET ||
+  v === DEV_INTERNAL_SECRET ||
+  v === DEV_MINIO_CREDENTIAL ||
+  /change-?me/i.test(v);
+/** Listeners on these addresses are reachable from this machine only. */
+const isLoopback = (host: string) =>
+  /^(localhost|::1|\[::1\]|127(\.\d{1,3}){3})$/i.test(host.trim());
 
 const schema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** Unset means production: development conveniences must be asked for (npm start does). */
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().default('127.0.0.1'),
 
   DATABASE_URL: url('postgresql://postgres@127.0.0.1:5432/mosaic'),
   DATABASE_POOL_SIZE: int(10),
+  /** Per-connection limits of the services' pools (0 = none); migrations and bulk jobs use none. */
+  DATABASE_STATEMENT_TIMEOUT_MS: int(15_000),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: int(60_000),
+  DATABASE_CONNECT_TIMEOUT_MS: int(3000),
+  /**
+   * Per-service Postgres roles (lib/db-roles.ts): a service connects with its URL instead of
+   * DATABASE_URL, and the migration step creates the role named in it with rights on that
+   * service's schema only. Unset: every service uses DATABASE_URL.
+   */
+  DATABASE_URL_USER: optionalUrl,
+  DATABASE_URL_POST: optionalUrl,
+  DATABASE_URL_GRAPH: optionalUrl,
+  DATABASE_URL_FEED: optionalUrl,
+  DATABASE_URL_SEARCH: optionalUrl,
+  DATABASE_URL_GATEWAY: optionalUrl,
   REDIS_URL: url('redis://127.0.0.1:6379'),
   REDIS_KEY_PREFIX: z.string().default('mosaic:'),
   NATS_URL: z.string().default('nats://127.0.0.1:4222'),
@@ -33,6 +61,9 @@ const schema = z.object({
 
   JWT_SECRET: z.string().min(32).default(DEV_JWT_SECRET),
   INTERNAL_SIGNING_SECRET: z.string().min(32).default(DEV_INTERNAL_SECRET),
+  /** During a key rotation, still accepted for verification; signing uses the current key. */
+  JWT_SECRET_PREVIOUS: z.string().min(32).optional(),
+  INTERNAL_SIGNING_SECRET_PREVIOUS: z.string().min(32).optional(),
   ACCESS_TOKEN_TTL_SECONDS: int(900),
   REFRESH_TOKEN_TTL_DAYS: int(30),
   /** Argon2id cost (OWASP 2024: m=19 MiB, t=2, p=1). */
@@ -53,7 +84,7 @@ const schema = z.object({
   SUBGRAPH_SEARCH_URL: optionalUrl,
   SUPERGRAPH_PATH: z.string().default('schema/supergraph.graphql'),
 
-  /** Comma-separated allowed origins; `*` allows any (the default outside production). */
+  /** Comma-separated allowed origins; `*` = any (the default outside production; refused in it). */
   CORS_ORIGINS: z.string().optional(),
   /** Trust X-Forwarded-For from a load balancer in front of the gateway. */
   TRUST_PROXY: bool(false),
@@ -102,8 +133,8 @@ const schema = z.object({
   PUBLIC_URL: url('http://127.0.0.1:4000'),
   /** S3-compatible storage (MinIO); when set, media go there instead of STORAGE_DIR. */
   MINIO_ENDPOINT: optionalUrl,
-  MINIO_ACCESS_KEY: z.string().default('minioadmin'),
-  MINIO_SECRET_KEY: z.string().default('minioadmin'),
+  MINIO_ACCESS_KEY: z.string().default(DEV_MINIO_CREDENTIAL),
+  MINIO_SECRET_KEY: z.string().default(DEV_MINIO_CREDENTIAL),
   MINIO_BUCKET: z.string().default('mosaic-media'),
   MINIO_REGION: z.string().default('us-east-1'),
   /** Public base URL of the bucket (CDN); presigned GETs are used when unset. */
@@ -181,15 +212,13 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
   }
   const c = parsed.data;
   const isProduction = c.NODE_ENV === 'production';
-  if (
-    isProduction &&
-    (c.JWT_SECRET === DEV_JWT_SECRET || c.INTERNAL_SIGNING_SECRET === DEV_INTERNAL_SECRET)
-  ) {
+  refuseDevSecrets(c, cleaned);
+  const origins = c.CORS_ORIGINS ?? (isProduction ? '' : '*');
+  if (isProduction && origins.trim() === '*') {
     throw new ConfigError(
-      'Invalid configuration:\n  JWT_SECRET and INTERNAL_SIGNING_SECRET must be set in production',
+      'CORS_ORIGINS=* is not allowed with NODE_ENV=production: list the allowed origins',
     );
   }
-  const origins = c.CORS_ORIGINS ?? (isProduction ? '' : '*');
   const corsOrigins =
     origins.trim() === '*'
       ? ('*' as const)
@@ -197,7 +226,68 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
           .split(',')
           .map((o) => o.trim())
           .filter(Boolean);
+  acceptPreviousKey(c.INTERNAL_SIGNING_SECRET, c.INTERNAL_SIGNING_SECRET_PREVIOUS);
   return { ...c, isProduction, corsOrigins };
+}
+
+/**
+ * The built-in development secrets (and placeholders) are accepted only where nobody else
+ * can reach the process: NODE_ENV=development or test, said explicitly, and HOST on
+ * loopback. Anywhere else a token signed with the secrets in this repository would be
+ * accepted, so the process refuses to start, naming the variable.
+ */
+function refuseDevSecrets(
+  c: z.infer<typeof schema>,
+  given: Record<string, string | undefined>,
+): void {
+  if ((c.NODE_ENV === 'development' || c.NODE_ENV === 'test') && isLoopback(c.HOST)) return;
+  const where = `NODE_ENV=${given.NODE_ENV ?? 'unset (production)'}, HOST=${c.HOST}`;
+  const password = (u: string | undefined) => {
+    try {
+      return u ? decodeURIComponent(new URL(u).password) : '';
+    } catch {
+      return '';
+    }
+  };
+  const secrets: [string, string | undefined][] = [
+    ['JWT_SECRET', c.JWT_SECRET],
+    ['INTERNAL_SIGNING_SECRET', c.INTERNAL_SIGNING_SECRET],
+    ['JWT_SECRET_PREVIOUS', c.JWT_SECRET_PREVIOUS],
+    ['INTERNAL_SIGNING_SECRET_PREVIOUS', c.INTERNAL_SIGNING_SECRET_PREVIOUS],
+    // Only in use with an endpoint: without one media go to the filesystem.
+    ...(c.MINIO_ENDPOINT
+      ? ([
+          ['MINIO_ACCESS_KEY', c.MINIO_ACCESS_KEY],
+          ['MINIO_SECRET_KEY', c.MINIO_SECRET_KEY],
+        ] as [string, string][])
+      : []),
+    ['MEILI_MASTER_KEY', c.MEILI_URL ? c.MEILI_MASTER_KEY : undefined],
+    ...(
+      [
+        'DATABASE_URL',
+        'DATABASE_URL_USER',
+        'DATABASE_URL_POST',
+        'DATABASE_URL_GRAPH',
+        'DATABASE_URL_FEED',
+        'DATABASE_URL_SEARCH',
+        'DATABASE_URL_GATEWAY',
+        'REDIS_URL',
+      ] as const
+    ).map((k): [string, string] => [`the password in ${k}`, password(c[k])]),
+    ...c.NATS_URL.split(',').map((u): [string, string] => [
+      'the password in NATS_URL',
+      password(u.trim()),
+    ]),
+  ];
+  for (const [name, value] of secrets) {
+    if (value === undefined || !isDevSecret(value)) continue;
+    const unset = !name.startsWith('the ') && given[name] === undefined;
+    throw new ConfigError(
+      unset
+        ? `${name} must be set: the built-in development value is used only with NODE_ENV=development or test and HOST on loopback (here ${where})`
+        : `${name} is a development value or placeholder: set a real secret (those are allowed only with NODE_ENV=development or test and HOST on loopback; here ${where})`,
+    );
+  }
 }
 
 export type ServiceName = 'user' | 'post' | 'graph' | 'feed' | 'search';

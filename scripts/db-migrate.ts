@@ -2,7 +2,9 @@
 import { ConfigError, parseConfig } from '../lib/config.js';
 import { MigrationError, migrate } from '../lib/migrate.js';
 import { preflight } from '../lib/preflight.js';
+import { developmentWhenRunByNpm } from './launcher-env.js';
 
+developmentWhenRunByNpm();
 try {
   const cfg = parseConfig();
   const missing = (await preflight(cfg)).filter((l) => l.startsWith('PostgreSQL'));

@@ -7,6 +7,7 @@ import { createPostClient } from '../lib/clients/post-client.js';
 import { createLogger } from '../lib/logger.js';
 import { createSearchApp } from '../subgraphs/search/src/service.js';
 import { reindex, type ReindexProgress } from '../subgraphs/search/src/reindex.js';
+import { developmentWhenRunByNpm } from './launcher-env.js';
 
 const WIDTH = 30;
 
@@ -18,6 +19,7 @@ function bar(p: ReindexProgress, startedAt: number): string {
     .padStart(3)}% ${p.posts} posts, ${p.removed} removed, ${rate}/s`;
 }
 
+developmentWhenRunByNpm();
 try {
   const cfg = parseConfig();
   const app = await createSearchApp(cfg, createLogger('search-reindex', cfg));

@@ -19,6 +19,7 @@ import {
   type IngestedMedia,
 } from '../subgraphs/post/src/media/ingest.js';
 import { createStorage, type ObjectStorage } from '../subgraphs/post/src/storage/storage.js';
+import { developmentWhenRunByNpm } from './launcher-env.js';
 
 const DEMO_PASSWORD = 'mosaic-demo';
 const { values: opts } = parseArgs({
@@ -156,6 +157,7 @@ async function imagePool(
 
 async function main(): Promise<void> {
   const started = Date.now();
+  developmentWhenRunByNpm();
   const cfg = parseConfig();
   await migrate(cfg.DATABASE_URL, 'prisma/migrations');
   const pool = createPool(cfg);

@@ -11,12 +11,14 @@ import { createLogger } from '../lib/logger.js';
 import { closeOnSignals } from '../lib/http/server.js';
 import { migrate } from '../lib/migrate.js';
 import { preflight } from '../lib/preflight.js';
+import { developmentWhenRunByNpm } from './launcher-env.js';
 import { SERVICES, WORKERS } from './services.js';
 
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));
 const unknown = names.filter((n) => !(n in SERVICES));
 
+developmentWhenRunByNpm(); // `npm start` is the local launcher; children inherit NODE_ENV
 let cfg;
 try {
   cfg = parseConfig();

@@ -5,6 +5,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { posix } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ErrorCode } from '../errors.js';
+import { verificationKeys } from './key-ring.js';
 
 export const SERVICE_HEADER = 'x-mosaic-service';
 const LABEL = 'mosaic-service-v1:';
@@ -30,8 +31,12 @@ export function verifyServiceToken(
   const [body, sig] = header.split('.');
   if (!body || !sig) return null;
   const given = Buffer.from(sig, 'base64url');
-  const expected = Buffer.from(mac(secret, body), 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+  // The current key, or during a rotation the previous one (lib/auth/key-ring.ts).
+  const signedWith = (key: string) => {
+    const expected = Buffer.from(mac(key, body), 'base64url');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+  if (!verificationKeys(secret).some(signedWith)) return null;
   try {
     const { svc, t } = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as {
       svc?: unknown;

@@ -48,14 +48,16 @@ export type VerifyResult =
   { ok: true; claims: AccessClaims } | { ok: false; reason: 'expired' | 'invalid' };
 
 export async function verifyAccessToken(
-  cfg: Pick<Config, 'JWT_SECRET'>,
+  cfg: Pick<Config, 'JWT_SECRET'> & Partial<Pick<Config, 'JWT_SECRET_PREVIOUS'>>,
   token: string,
 ): Promise<VerifyResult> {
+  const options = { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] };
   try {
-    const { payload } = await jwtVerify(token, keyFor(cfg), {
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      algorithms: ['HS256'],
+    const { payload } = await jwtVerify(token, keyFor(cfg), options).catch((err: unknown) => {
+      // During a key rotation, tokens signed with the previous key stay valid until they expire.
+      if (!cfg.JWT_SECRET_PREVIOUS || !(err instanceof joseErrors.JWSSignatureVerificationFailed))
+        throw err;
+      return jwtVerify(token, new TextEncoder().encode(cfg.JWT_SECRET_PREVIOUS), options);
     });
     if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string')
       return { ok: false, reason: 'invalid' };

@@ -4,6 +4,7 @@
 // The gateway signs a context for anonymous requests too, and subgraphs refuse requests
 // without one, so every path into a subgraph goes through the gateway's limits.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { verificationKeys } from './key-ring.js';
 
 export const VIEWER_CONTEXT_HEADER = 'x-mosaic-context';
 const MAX_AGE_MS = 60_000;
@@ -52,8 +53,12 @@ export function verifyViewerContext(
   if (dot <= 0) return null;
   const body = header.slice(0, dot);
   const given = Buffer.from(header.slice(dot + 1), 'base64url');
-  const expected = Buffer.from(mac(secret, body), 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+  // The current key, or during a rotation the previous one (lib/auth/key-ring.ts).
+  const signedWith = (key: string) => {
+    const expected = Buffer.from(mac(key, body), 'base64url');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+  if (!verificationKeys(secret).some(signedWith)) return null;
   let wire: Wire;
   try {
     wire = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Wire;

@@ -7,7 +7,7 @@ import { parseRefreshToken, signAccessToken, verifyAccessToken } from '../auth/t
 
 describe('config', () => {
   it('has working defaults for a development machine', () => {
-    const cfg = parseConfig({});
+    const cfg = parseConfig({ NODE_ENV: 'development' });
     expect(cfg.GATEWAY_PORT).toBe(4000);
     expect(cfg.USER_PORT).toBe(4001);
     expect(cfg.DATABASE_URL).toBe('postgresql://postgres@127.0.0.1:5432/mosaic');
@@ -16,7 +16,12 @@ describe('config', () => {
   });
 
   it('treats empty values as unset and coerces numbers and booleans', () => {
-    const cfg = parseConfig({ GATEWAY_PORT: '', USER_PORT: '5001', TRUST_PROXY: 'yes' });
+    const cfg = parseConfig({
+      NODE_ENV: 'test',
+      GATEWAY_PORT: '',
+      USER_PORT: '5001',
+      TRUST_PROXY: 'yes',
+    });
     expect(cfg.GATEWAY_PORT).toBe(4000);
     expect(cfg.USER_PORT).toBe(5001);
     expect(cfg.TRUST_PROXY).toBe(true);
