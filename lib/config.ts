@@ -93,8 +93,13 @@ const schema = z.object({
   RATE_LIMIT_USER_PER_MINUTE: int(600),
   /** logIn / signUp / refreshSession attempts per IP per minute. */
   RATE_LIMIT_AUTH_PER_MINUTE: int(20),
-  /** Failed logIns per account per 15 minutes before that account is locked for the window. */
+  /** Failed logIns per account (24 h memory) before further attempts are delayed. */
   RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: int(10),
+  /** Past that budget, attempts from unknown addresses wait base·2^k seconds, up to the max. */
+  LOGIN_BACKOFF_BASE_SECONDS: int(2),
+  LOGIN_BACKOFF_MAX_SECONDS: int(900),
+  /** How long an address that signed in to an account skips that account's login delay. */
+  LOGIN_KNOWN_IP_DAYS: int(30),
 
   MAX_QUERY_DEPTH: int(12),
   MAX_QUERY_ALIASES: int(30),

@@ -93,6 +93,7 @@ beforeAll(async () => {
       TRUST_PROXY: 'true',
       RATE_LIMIT_AUTH_PER_MINUTE: '5',
       RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: '3',
+      LOGIN_BACKOFF_BASE_SECONDS: '30',
       RATE_LIMIT_UPLOADS_PER_MINUTE: '3',
       MEDIA_JANITOR_INTERVAL_SECONDS: '0',
     },
@@ -127,8 +128,15 @@ describe('brute-force sign-in', () => {
     expect(other.json?.errors).toBeUndefined();
   });
 
-  it('locks one account attacked from many IPs, even for the right password', async () => {
+  it('throttles one account attacked from many IPs, yet lets its owner in from a known address', async () => {
     const victim = await account('victim');
+    const home = freshIp();
+    const before = await gql(
+      LOG_IN,
+      { i: { login: victim.username, password: PASSWORD } },
+      { ip: home },
+    );
+    expect(before.json?.errors).toBeUndefined();
     const codes: (string | undefined)[] = [];
     for (let i = 0; i < 5; i++) {
       const r = await gql(LOG_IN, { i: { login: victim.username, password: `wrong-${i}-pw` } });
@@ -141,11 +149,14 @@ describe('brute-force sign-in', () => {
       'RATE_LIMITED',
       'RATE_LIMITED',
     ]);
-    // Case and the email form are the same account key.
+    // Case and the email form are the same account; a new address waits, right password or not.
     const upper = await gql(LOG_IN, {
       i: { login: victim.username.toUpperCase(), password: PASSWORD },
     });
     expect(codeOf(upper)).toBe('RATE_LIMITED');
+    const retry = upper.json?.errors?.[0]?.extensions as { retryAfterSeconds?: number };
+    expect(retry.retryAfterSeconds).toBeGreaterThan(0);
+    expectNoLeak(upper);
     // Other accounts still sign in.
     const ok = await gql(LOG_IN, { i: { login: bob.username, password: PASSWORD } });
     expect(ok.json?.errors).toBeUndefined();
@@ -154,7 +165,14 @@ describe('brute-force sign-in', () => {
       `SELECT count(*)::int AS n FROM users.refresh_tokens WHERE user_id = $1`,
       [victim.id],
     );
-    expect(sessions[0]!.n).toBe(1); // the one signUp made
+    expect(sessions[0]!.n).toBe(2); // signUp's and home's
+    // The owner, from an address that signed in before, is not delayed.
+    const owner = await gql(
+      LOG_IN,
+      { i: { login: `${victim.username.toLowerCase()}@example.com`, password: PASSWORD } },
+      { ip: home },
+    );
+    expect(owner.json?.errors, owner.text).toBeUndefined();
   });
 
   it('counts credential mutations hidden in inline, named and nested fragments', async () => {

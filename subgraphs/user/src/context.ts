@@ -7,6 +7,8 @@ import type { PrismaClient } from '../../../lib/db.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { Limiter } from '../../../lib/rate-limit.js';
 import type { Viewer } from '../../../lib/auth/viewer-context.js';
+import type { KnownIps } from './known-ips.js';
+import type { LoginThrottle } from './login-throttle.js';
 import type { UserLoaders } from './loaders.js';
 
 export interface AppContext {
@@ -16,8 +18,10 @@ export interface AppContext {
   prisma: PrismaClient;
   redis: Redis;
   limits: {
-    /** Failed logIns per account (normalized login), per 15 minutes. */
-    loginFailuresPerAccount: Limiter;
+    /** Progressive delay after failed logIns, per account (user id, else normalized login). */
+    loginThrottle: LoginThrottle;
+    /** Addresses that signed in to an account: they skip its login delay. */
+    knownIps: KnownIps;
     /** Failed logIns per client IP, per 15 minutes. */
     loginFailuresPerIp: Limiter;
   };

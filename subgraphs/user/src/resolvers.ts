@@ -7,7 +7,7 @@ import type { Resolvers } from '../../../lib/http/subgraph.js';
 import type { RequestContext } from './context.js';
 import { endSession, refreshSession, startSession, type Session } from './sessions.js';
 import { PROFILE_SELECT, type UserProfile } from './loaders.js';
-import { checkCredentials, signUp, updateProfile } from './users.js';
+import { checkCredentials, rememberSignIn, signUp, updateProfile } from './users.js';
 import { USERNAME, parseLogin, parseSignUp, parseUpdateProfile } from './validation.js';
 
 function requireViewer(ctx: RequestContext): bigint {
@@ -47,12 +47,14 @@ export const resolvers: Resolvers<RequestContext> = {
     // anyone | BAD_USER_INPUT, CONFLICT (username or email taken)
     signUp: async (_p, args: { input: unknown }, ctx: RequestContext) => {
       const user = await signUp(ctx.app, parseSignUp(args.input));
+      await rememberSignIn(ctx.app, user.id, ctx.viewer.ip);
       return authPayload(ctx, await startSession(ctx.app, user), user);
     },
 
     // anyone | BAD_USER_INPUT, UNAUTHENTICATED (same message whether or not the account
-    // exists), RATE_LIMITED (RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT failures per account
-    // per 15 min; 5x that per IP)
+    // exists), RATE_LIMITED (past RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT failures, an
+    // attempt from an address that never signed in to the account waits out a growing
+    // delay; 5x that many failures per IP per 15 min)
     logIn: async (
       _p,
       args: { input: { login: unknown; password: unknown } },

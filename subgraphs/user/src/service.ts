@@ -11,6 +11,8 @@ import { connectNats, ensureStreams } from '../../../lib/nats.js';
 import { startConfiguredRelay } from '../../../lib/outbox/relay.js';
 import type { AppContext, RequestContext } from './context.js';
 import { createLoaders } from './loaders.js';
+import { createKnownIps } from './known-ips.js';
+import { createLoginThrottle } from './login-throttle.js';
 import { registerInternalRoutes } from './internal-routes.js';
 import { resolvers } from './resolvers.js';
 
@@ -31,10 +33,15 @@ export async function startUserService(cfg: Config, port = cfg.USER_PORT): Promi
     prisma,
     redis,
     limits: {
-      loginFailuresPerAccount: createLimiter(redis, {
+      loginThrottle: createLoginThrottle(redis, {
         keyPrefix: `${cfg.REDIS_KEY_PREFIX}rl:login-account`,
-        points: perAccount,
-        durationSeconds: window,
+        freeFailures: perAccount,
+        baseSeconds: cfg.LOGIN_BACKOFF_BASE_SECONDS,
+        maxSeconds: cfg.LOGIN_BACKOFF_MAX_SECONDS,
+      }),
+      knownIps: createKnownIps(redis, logger, {
+        keyPrefix: cfg.REDIS_KEY_PREFIX,
+        days: cfg.LOGIN_KNOWN_IP_DAYS,
       }),
       loginFailuresPerIp: createLimiter(redis, {
         keyPrefix: `${cfg.REDIS_KEY_PREFIX}rl:login-ip`,

@@ -78,29 +78,39 @@ export async function signUp(app: AppContext, input: SignUpInput): Promise<UserR
   }
 }
 
+/** The key of an account's login budget and known addresses. */
+export const accountKey = (userId: bigint): string => `u:${userId}`;
+
+/** After a sign-in (signUp or logIn) from `ip`: that address skips the account's login delay. */
+export async function rememberSignIn(app: AppContext, userId: bigint, ip: string): Promise<void> {
+  await app.limits.knownIps.remember(accountKey(userId), ip);
+}
+
 export async function checkCredentials(
   app: AppContext,
   login: { key: string; byEmail: boolean; password: string },
   ip: string,
 ): Promise<UserRow> {
-  const { loginFailuresPerAccount: perAccount, loginFailuresPerIp: perIp } = app.limits;
-  const [accountWait, ipWait] = await Promise.all([
-    perAccount.blocked(login.key),
-    perIp.blocked(ip),
-  ]);
-  const wait = accountWait ?? ipWait;
-  if (wait !== null) throw rateLimited(wait);
+  const { loginThrottle: throttle, knownIps, loginFailuresPerIp: perIp } = app.limits;
+  const ipWait = await perIp.blocked(ip);
+  if (ipWait !== null) throw rateLimited(ipWait);
 
   const user = await app.prisma.user.findUnique({
     where: login.byEmail ? { email: login.key } : { usernameLower: login.key },
   });
+  // One budget per account, however it is named (username or email). Unknown logins get
+  // one per normalized login: probing them is limited alike and costs the same calls.
+  const key = user ? accountKey(user.id) : `l:${login.key}`;
+  const attempt = await throttle.begin(key, await knownIps.has(key, ip));
+  if ('wait' in attempt) throw rateLimited(attempt.wait);
+
   dummyHash ??= hashPassword(app, 'not-a-real-password');
   const ok = await verify(user?.passwordHash ?? (await dummyHash), login.password);
   if (user && ok) {
-    await perAccount.reset(login.key);
+    await Promise.all([throttle.succeeded(key), knownIps.remember(key, ip)]);
     return user;
   }
-  await Promise.all([perAccount.consume(login.key), perIp.consume(ip)]);
+  await Promise.all([throttle.failed(key, attempt.failures), perIp.consume(ip)]);
   throw unauthenticated('Invalid login or password');
 }
 

@@ -25,23 +25,41 @@ let stack: Stack;
 let n = 0;
 const fresh = (prefix = 'user') => `${prefix}_${Date.now().toString(36)}_${n++}`;
 
-async function signUp(username = fresh(), password = 'correct horse battery') {
-  const r = await stack.gql<{ signUp: AuthPayload }>(SIGN_UP, {
-    input: {
-      username,
-      email: `${username.toLowerCase()}@example.com`,
-      password,
-      displayName: 'Test Person',
+let ipSeq = 0;
+/** A client address never seen before (the gateway trusts X-Forwarded-For here). */
+const freshIp = () => `10.77.${Math.floor(ipSeq / 250)}.${(ipSeq++ % 250) + 1}`;
+const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
+
+async function signUp(username = fresh(), password = 'correct horse battery', ip?: string) {
+  const r = await stack.gql<{ signUp: AuthPayload }>(
+    SIGN_UP,
+    {
+      input: {
+        username,
+        email: `${username.toLowerCase()}@example.com`,
+        password,
+        displayName: 'Test Person',
+      },
     },
-  });
+    ip ? from(ip) : {},
+  );
   expect(r.errors).toBeUndefined();
   return { username, password, auth: r.data!.signUp };
 }
 
+const logIn = (login: string, password: string, ip = freshIp()) =>
+  stack.gql<{ logIn: AuthPayload }>(LOG_IN, { input: { login, password } }, from(ip));
+
 beforeAll(async () => {
-  // A small per-account failure budget so the lockout test is quick.
+  // A small per-account failure budget and a short first delay so the throttling tests
+  // are quick.
   stack = await startStack({
-    env: { RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: '3', RATE_LIMIT_AUTH_PER_MINUTE: '1000' },
+    env: {
+      TRUST_PROXY: 'true',
+      RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: '3',
+      LOGIN_BACKOFF_BASE_SECONDS: '3',
+      RATE_LIMIT_AUTH_PER_MINUTE: '1000',
+    },
   });
 });
 afterAll(async () => {
@@ -175,13 +193,12 @@ describe('logIn', () => {
     expect(wrong.errors?.[0]?.message).toBe(unknown.errors?.[0]?.message);
   });
 
-  it('locks an account after repeated failures with RATE_LIMITED, even for the right password', async () => {
-    const { username, password } = await signUp();
+  it('counts failures via the username and via the email against one budget', async () => {
+    const { username } = await signUp();
+    const email = `${username.toLowerCase()}@example.com`;
     const codes: (string | undefined)[] = [];
-    for (let i = 0; i < 4; i++) {
-      const r = await stack.gql(LOG_IN, {
-        input: { login: username, password: `wrong-${i}-password` },
-      });
+    for (const login of [username, email.toUpperCase(), username.toUpperCase(), email]) {
+      const r = await logIn(login, 'wrong password!');
       codes.push(r.errors?.[0]?.extensions?.code);
     }
     expect(codes).toEqual([
@@ -190,9 +207,75 @@ describe('logIn', () => {
       'UNAUTHENTICATED',
       'RATE_LIMITED',
     ]);
-    const right = await stack.gql(LOG_IN, { input: { login: username, password } });
-    expect(right.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
-    expect(right.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(0);
+  });
+
+  it('delays guesses at an unknown login the same way', async () => {
+    const ghost = fresh('ghost');
+    const codes: (string | undefined)[] = [];
+    for (let i = 0; i < 4; i++)
+      codes.push((await logIn(ghost, 'wrong password!')).errors?.[0]?.extensions?.code);
+    expect(codes).toEqual([
+      'UNAUTHENTICATED',
+      'UNAUTHENTICATED',
+      'UNAUTHENTICATED',
+      'RATE_LIMITED',
+    ]);
+  });
+
+  it('makes a never-seen address wait out the delay, even with the right password; then it signs in and the count starts afresh', async () => {
+    const { username, password, auth } = await signUp();
+    for (let i = 0; i < 3; i++) {
+      const r = await logIn(username, `wrong-${i}-password`);
+      expect(r.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    }
+    const stranger = freshIp();
+    const early = await logIn(username, password, stranger);
+    expect(early.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    const wait = early.errors?.[0]?.extensions?.retryAfterSeconds as number;
+    expect(wait).toBeGreaterThanOrEqual(1);
+    expect(wait).toBeLessThanOrEqual(3); // LOGIN_BACKOFF_BASE_SECONDS after the 3rd failure
+    // Waiting out the delay is enough: the right password is then accepted.
+    await new Promise((r) => setTimeout(r, wait * 1000 + 250));
+    const late = await logIn(username, password, stranger);
+    expect(late.errors).toBeUndefined();
+    expect(late.data!.logIn.user.id).toBe(auth.user.id);
+    // The success reset the count: two more failures bring no delay.
+    for (let i = 0; i < 2; i++) {
+      const r = await logIn(username, `again-${i}-wrong`);
+      expect(r.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    }
+    const after = await logIn(username, password);
+    expect(after.errors).toBeUndefined();
+  });
+
+  it('lets the owner in from an address that signed in before while strangers wait; wrong passwords from it still count', async () => {
+    const home = freshIp(); // signed up from here
+    const office = freshIp(); // signed in from here once
+    const { username, password, auth } = await signUp(undefined, undefined, home);
+    expect((await logIn(username, password, office)).errors).toBeUndefined();
+
+    for (let i = 0; i < 3; i++) {
+      const r = await logIn(username, `guess-${i}-password`);
+      expect(r.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    }
+    const stranger = await logIn(username, password);
+    expect(stranger.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    const firstWait = stranger.errors?.[0]?.extensions?.retryAfterSeconds as number;
+    expect(firstWait).toBeLessThanOrEqual(3);
+
+    // A wrong password from a known address is checked (never delayed) and counted:
+    // the next delay doubles.
+    const typo = await logIn(username, 'not my password', home);
+    expect(typo.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const again = await logIn(username, password);
+    expect(again.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    expect(again.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(3);
+
+    for (const ip of [office, home]) {
+      const owner = await logIn(username, password, ip);
+      expect(owner.errors).toBeUndefined();
+      expect(owner.data!.logIn.user.id).toBe(auth.user.id);
+    }
   });
 });
 
