@@ -1,15 +1,20 @@
-// The media janitor: deletes media never attached to a post within the grace period, and
-// the objects of deleted posts, with their rows. Safe with several replicas: rows are
+// The media janitor: deletes media never attached to a post within the grace period, the
+// objects of deleted posts, with their rows, and upload originals left after their upload
+// ended (a late PUT to a presigned URL). Safe with several replicas: rows are
 // claimed with FOR UPDATE SKIP LOCKED, and the objects are deleted while the claim holds,
 // so a createPost racing the janitor either attaches the media first (and the janitor
 // skips it) or waits and then finds the media gone (NOT_FOUND).
 import type { AppContext } from './context.js';
+import { uploadKeyMediaId } from './media-records.js';
+import { UPLOAD_PREFIX } from './storage/keys.js';
 
 export interface JanitorPass {
   /** Unattached media rows deleted (with their objects). */
   orphanedMedia: number;
   /** Deleted posts whose objects were removed. */
   purgedPosts: number;
+  /** Upload originals removed whose upload was over (completed, failed or gone). */
+  strayUploads: number;
 }
 
 // pg returns bigint columns as decimal strings.
@@ -114,6 +119,35 @@ async function purgeDeletedPosts(
   }
 }
 
+/**
+ * Deletes every object under the upload prefix whose media row no longer awaits it: the
+ * row is READY or FAILED, or gone. A presigned S3 PUT cannot be revoked, so a late PUT
+ * after completeUpload lands in the bucket; this is what removes it. PROCESSING rows
+ * (still uploading, or being completed right now) keep their original.
+ */
+async function sweepUploads(app: AppContext, batchSize: number): Promise<number> {
+  let removed = 0;
+  let batch: string[] = [];
+  const flush = async () => {
+    const ids = [...new Set(batch.map((k) => uploadKeyMediaId(k)?.toString() ?? '0'))];
+    const { rows } = await app.pool.query<{ id: string }>(
+      `SELECT id::text AS id FROM posts.media WHERE id = ANY($1::bigint[]) AND status = 'PROCESSING'`,
+      [ids],
+    );
+    const open = new Set(rows.map((r) => r.id));
+    const stray = batch.filter((k) => !open.has(uploadKeyMediaId(k)?.toString() ?? ''));
+    if (stray.length) await app.storage.delete(stray);
+    removed += stray.length;
+    batch = [];
+  };
+  for await (const key of app.storage.list(UPLOAD_PREFIX)) {
+    batch.push(key);
+    if (batch.length >= batchSize) await flush();
+  }
+  if (batch.length) await flush();
+  return removed;
+}
+
 /** Removes a just-deleted post's objects (called right after deletePost commits). */
 export async function purgePost(app: AppContext, postId: bigint): Promise<boolean> {
   return (await purgeDeletedPosts(app, 1, postId)) > 0;
@@ -126,7 +160,7 @@ export async function runJanitorOnce(
 ): Promise<JanitorPass> {
   const graceHours = opts.graceHours ?? app.cfg.MEDIA_ORPHAN_GRACE_HOURS;
   const batchSize = opts.batchSize ?? 100;
-  const pass: JanitorPass = { orphanedMedia: 0, purgedPosts: 0 };
+  const pass: JanitorPass = { orphanedMedia: 0, purgedPosts: 0, strayUploads: 0 };
   for (;;) {
     const n = await collectOrphans(app, graceHours, batchSize);
     pass.orphanedMedia += n;
@@ -137,6 +171,7 @@ export async function runJanitorOnce(
     pass.purgedPosts += n;
     if (n < batchSize) break;
   }
+  pass.strayUploads = await sweepUploads(app, batchSize);
   return pass;
 }
 
@@ -153,7 +188,8 @@ export function startJanitor(app: AppContext): Janitor {
     if (running) return;
     running = runJanitorOnce(app)
       .then((pass) => {
-        if (pass.orphanedMedia || pass.purgedPosts) app.logger.info(pass, 'media janitor pass');
+        if (pass.orphanedMedia || pass.purgedPosts || pass.strayUploads)
+          app.logger.info(pass, 'media janitor pass');
       })
       .catch((err: unknown) => app.logger.warn({ err }, 'media janitor pass failed'))
       .finally(() => {

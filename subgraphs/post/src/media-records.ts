@@ -1,6 +1,7 @@
 // Media rows as clients see them (GraphQL `Media`, the REST upload response) and the
 // writes that turn an ingested upload into a READY row.
 import type { Media as MediaRow } from '../../../lib/generated/prisma/client.js';
+import { UPLOAD_PREFIX } from './storage/keys.js';
 import type { ObjectStorage } from './storage/storage.js';
 import type { IngestedMedia, StoredVariant } from './media/ingest.js';
 
@@ -83,5 +84,11 @@ export function readyColumns(m: IngestedMedia) {
 
 /** Where a media item's processed objects go (ingest adds its own names below it). */
 export const mediaKeyPrefix = (mediaId: bigint): string => `m/${mediaId}`;
-/** Where a direct upload's original bytes go before processing. */
-export const uploadKey = (mediaId: bigint): string => `u/${mediaId}/original`;
+/** Where a direct upload's original bytes go before processing (never served). */
+export const uploadKey = (mediaId: bigint): string => `${UPLOAD_PREFIX}${mediaId}/original`;
+
+/** The media id an upload key belongs to (anything under `u/<id>/`), or null. */
+export function uploadKeyMediaId(key: string): bigint | null {
+  const m = /^u\/([1-9][0-9]{0,18})\//.exec(key);
+  return m ? BigInt(m[1]!) : null;
+}

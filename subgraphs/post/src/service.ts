@@ -20,6 +20,7 @@ import {
   registerMediaFileRoutes,
 } from './storage/storage.js';
 import { registerUploadRoute } from './upload-route.js';
+import { uploadGate } from './uploads.js';
 
 export interface PostService extends RunningService {
   /** For tests and tools: the wired clients (runJanitorOnce(app) etc.). */
@@ -51,7 +52,7 @@ export async function startPostService(cfg: Config, port = cfg.POST_PORT): Promi
   registerUploadRoute(http, app);
   registerInternalRoutes(http, app);
   if (storage.kind === 'fs') {
-    registerFsUploadRoutes(http, storage, cfg);
+    registerFsUploadRoutes(http, storage, cfg, uploadGate(app));
     registerMediaFileRoutes(http, storage);
   }
   const relay = startConfiguredRelay(cfg, { pool, nc, logger }, 'posts');

@@ -17,7 +17,14 @@ import {
   MediaRejected,
   type IngestedMedia,
 } from './media/ingest.js';
-import { mediaKeyPrefix, readyColumns, uploadKey, type MediaRow } from './media-records.js';
+import {
+  mediaKeyPrefix,
+  readyColumns,
+  uploadKey,
+  uploadKeyMediaId,
+  type MediaRow,
+} from './media-records.js';
+import type { UploadGate, UploadRefusal } from './storage/storage.js';
 import type { CreateUploadInput } from './validation.js';
 
 /** A GraphQL error with the rejection's code (413 / 415 / 400 over REST). */
@@ -136,6 +143,41 @@ export async function createUpload(
   return { uploadId: id.toString(), expiresAt, url: null, partSize, parts };
 }
 
+/**
+ * The fs upload route's gate (storage/routes.ts): a presigned URL may store bytes only
+ * while its media row is PROCESSING, not yet claimed by completeUpload (uploadExpiresAt
+ * set) and not expired; a part URL only while its multipart upload is still open.
+ */
+export function uploadGate(app: AppContext): UploadGate {
+  const closed = (error: string): UploadRefusal => ({ status: 409, code: 'CONFLICT', error });
+  return async (target) => {
+    const id = uploadKeyMediaId(target.key);
+    const row =
+      id === null
+        ? null
+        : await app.prisma.media.findUnique({
+            where: { id },
+            select: {
+              status: true,
+              uploadKey: true,
+              uploadExpiresAt: true,
+              uploadMultipartId: true,
+            },
+          });
+    if (!row) return { status: 404, code: 'NOT_FOUND', error: 'This upload no longer exists' };
+    if (row.status === 'READY') return closed('This upload was already completed');
+    if (row.status !== 'PROCESSING') return closed('This upload failed; start a new one');
+    if (row.uploadKey !== target.key)
+      return { status: 403, code: 'FORBIDDEN', error: 'Invalid upload URL' };
+    if (!row.uploadExpiresAt) return closed('This upload is being completed');
+    if (row.uploadExpiresAt.getTime() <= Date.now())
+      return closed('This upload has expired; start a new one');
+    if ((target.uploadId ?? null) !== row.uploadMultipartId)
+      return closed('This upload URL is no longer valid');
+    return null;
+  };
+}
+
 export async function completeUpload(
   app: AppContext,
   ownerId: bigint,
@@ -216,8 +258,7 @@ export async function completeUpload(
       .catch(() => {});
     throw err;
   }
-  // The original may carry EXIF/GPS: only the processed objects stay.
-  const keepsOriginal = ingested.keys.includes(key);
-  if (!keepsOriginal) await app.storage.delete([key]);
-  return finishMedia(app, id, ingested, { uploadKey: keepsOriginal ? key : null });
+  // The original may carry EXIF/GPS and is never served: only the processed objects stay.
+  await app.storage.delete([key]);
+  return finishMedia(app, id, ingested, { uploadKey: null });
 }

@@ -75,7 +75,8 @@ async function fsBackend(): Promise<
       `${base}/v1/uploads/${signUploadToken(cfg.INTERNAL_SIGNING_SECRET, t, exp)}`,
   });
   await storage.init();
-  registerFsUploadRoutes(app, storage, cfg);
+  // The storage contract alone: no media rows behind these uploads, every token is open.
+  registerFsUploadRoutes(app, storage, cfg, async () => null);
   registerMediaFileRoutes(app, storage);
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -257,7 +258,9 @@ describe('filesystem storage specifics', () => {
     const dir = path.join(os.tmpdir(), `mosaic-create-${randomBytes(4).toString('hex')}`, 'media');
     const s = await createStorage(parseConfig({ NODE_ENV: 'test', STORAGE_DIR: dir }));
     expect(s.kind).toBe('fs');
-    expect(s.publicUrl('u/1.jpg')).toBe('http://127.0.0.1:4000/media/u/1.jpg');
+    expect(s.publicUrl('m/1/w320.jpg')).toBe('http://127.0.0.1:4000/media/m/1/w320.jpg');
+    // Upload originals never get a public URL.
+    expect(() => s.publicUrl('u/1/original')).toThrow(/Invalid object key/);
     expect(await s.presignPut('u/1.jpg', 'image/jpeg', 60)).toMatch(
       /^http:\/\/127\.0\.0\.1:4000\/v1\/uploads\/[\w-]+\.[\w-]+$/,
     );
@@ -355,6 +358,17 @@ describe('filesystem storage specifics', () => {
     expect(head.status).toBe(200);
     expect(head.headers.get('content-length')).toBe('10000');
     expect(head.headers.get('etag')).toBe(etag);
+  });
+
+  it('never serves an upload original, even when the file exists', async () => {
+    await fsb.storage.put('u/42/original', Buffer.from('raw client bytes'), {
+      contentType: 'image/jpeg',
+    });
+    for (const p of ['/media/u/42/original', '/media/u%2F42%2Foriginal']) {
+      const res = await fetch(`${fsb.base}${p}`);
+      expect(res.status, p).toBe(404);
+      expect(await res.json()).toMatchObject({ code: 'NOT_FOUND' });
+    }
   });
 
   it('answers 404 for missing files, traversal attempts and internal directories', async () => {

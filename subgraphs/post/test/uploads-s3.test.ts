@@ -96,4 +96,31 @@ describe('posts on S3 storage', () => {
       false,
     );
   });
+
+  it('sweeps a late PUT to a completed upload and never makes an upload key public', async () => {
+    const bytes = await png(320, 240);
+    const t = await stack.gql<{ createUpload: { uploadId: string; url: string } }>(
+      `mutation($input: CreateUploadInput!) { createUpload(input: $input) { uploadId url } }`,
+      { input: { filename: 'p.png', contentType: 'image/png', byteSize: bytes.length } },
+      { token: ada.token },
+    );
+    const { uploadId, url } = t.data!.createUpload;
+    const send = () =>
+      fetch(url, { method: 'PUT', body: bytes, headers: { 'content-type': 'image/png' } });
+    expect((await send()).status).toBe(200);
+    const done = await stack.gql(
+      `mutation($id: ID!) { completeUpload(uploadId: $id) { id } }`,
+      { id: uploadId },
+      { token: ada.token },
+    );
+    expect(done.errors).toBeUndefined();
+    // A presigned S3 PUT cannot be revoked: the late copy lands, and the janitor removes it.
+    expect((await send()).status).toBe(200);
+    const key = `u/${uploadId}/original`;
+    expect(await stack.app.storage.exists(key)).toBe(true);
+    expect(() => stack.app.storage.publicUrl(key)).toThrow(/Invalid object key/);
+    const pass = await stack.janitor();
+    expect(pass.strayUploads).toBe(1);
+    expect(await stack.app.storage.exists(key)).toBe(false);
+  });
 });

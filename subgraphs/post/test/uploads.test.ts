@@ -331,6 +331,117 @@ describe('direct uploads (createUpload / completeUpload)', () => {
   });
 });
 
+describe('an upload URL is single-use and dies with its upload', () => {
+  const CREATE = `mutation($input: CreateUploadInput!) {
+    createUpload(input: $input) { uploadId url partSize parts { partNumber url } }
+  }`;
+  const COMPLETE = `mutation($id: ID!, $parts: [CompletedPartInput!]) {
+    completeUpload(uploadId: $id, parts: $parts) { id }
+  }`;
+  interface Ticket {
+    uploadId: string;
+    url: string | null;
+    partSize: number | null;
+    parts: { partNumber: number; url: string }[];
+  }
+  const ticket = async (contentType: string, byteSize: number): Promise<Ticket> => {
+    const t = await stack.gql<{ createUpload: Ticket }>(
+      CREATE,
+      { input: { filename: 'f', contentType, byteSize } },
+      { token: ada.token },
+    );
+    expect(t.errors).toBeUndefined();
+    return t.data!.createUpload;
+  };
+  const put = (url: string, body: Buffer, contentType?: string) =>
+    fetch(stack.localUrl(url), {
+      method: 'PUT',
+      body,
+      headers: contentType ? { 'content-type': contentType } : {},
+    });
+  const uploadFiles = async (id: string) =>
+    (await stack.storedFiles()).filter((f) => f.startsWith(`u/${id}/`));
+
+  it('refuses a second PUT after completeUpload (409) and stores nothing', async () => {
+    const bytes = await png(300, 200);
+    const t = await ticket('image/png', bytes.length);
+    expect((await put(t.url!, bytes, 'image/png')).status).toBe(200);
+    // The original is never served, not even before it is processed.
+    const early = await fetch(`${stack.gatewayUrl}/media/u/${t.uploadId}/original`);
+    expect(early.status).toBe(404);
+    expect(await early.json()).toMatchObject({ code: 'NOT_FOUND' });
+
+    const done = await stack.gql(COMPLETE, { id: t.uploadId }, { token: ada.token });
+    expect(done.errors).toBeUndefined();
+    const again = await put(t.url!, bytes, 'image/png');
+    expect(again.status).toBe(409);
+    const body = (await again.json()) as { code: string; error: string; requestId: string };
+    expect(body.code).toBe('CONFLICT');
+    expect(body.error).toMatch(/already completed/);
+    expect(body.requestId).toEqual(expect.any(String));
+    expect(await uploadFiles(t.uploadId)).toEqual([]);
+    const late = await fetch(`${stack.gatewayUrl}/media/u/${t.uploadId}/original`);
+    expect(late.status).toBe(404);
+  });
+
+  it('refuses a PUT after the upload failed', async () => {
+    const text = Buffer.from('not an image at all, just text\n'.repeat(20));
+    const t = await ticket('image/png', text.length);
+    expect((await put(t.url!, text, 'image/png')).status).toBe(200);
+    const done = await stack.gql(COMPLETE, { id: t.uploadId }, { token: ada.token });
+    expect(done.errors?.[0]?.extensions?.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    const again = await put(t.url!, text, 'image/png');
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ code: 'CONFLICT' });
+    expect(await uploadFiles(t.uploadId)).toEqual([]);
+  });
+
+  it('lets a part be re-sent before completion, and nothing after', async () => {
+    const bytes = await mp4(1, '320x240', true);
+    const t = await ticket('video/mp4', bytes.length);
+    const size = t.partSize!;
+    const chunk = (n: number) => bytes.subarray((n - 1) * size, n * size);
+    const parts: { partNumber: number; etag: string }[] = [];
+    for (const p of t.parts) {
+      const res = await put(p.url, chunk(p.partNumber));
+      expect(res.status).toBe(200);
+      parts.push({ partNumber: p.partNumber, etag: res.headers.get('etag')! });
+    }
+    const resent = await put(t.parts[0]!.url, chunk(1));
+    expect(resent.status).toBe(200);
+    expect(resent.headers.get('etag')).toBe(parts[0]!.etag);
+    const done = await stack.gql(COMPLETE, { id: t.uploadId, parts }, { token: ada.token });
+    expect(done.errors).toBeUndefined();
+    for (const p of [t.parts[0]!, t.parts.at(-1)!]) {
+      const late = await put(p.url, chunk(p.partNumber));
+      expect(late.status).toBe(409);
+      expect(await late.json()).toMatchObject({ code: 'CONFLICT' });
+    }
+    expect(await uploadFiles(t.uploadId)).toEqual([]);
+  });
+
+  it('the janitor removes upload objects whose upload is over, and keeps open ones', async () => {
+    const open = await ticket('image/png', 100);
+    const done = await ticket('image/png', 100);
+    await stack.iso.query(
+      `UPDATE posts.media SET status = 'READY', type = 'IMAGE', mime_type = 'image/png',
+         storage_key = 'm/' || id || '/w100.png', upload_key = NULL, upload_expires_at = NULL
+       WHERE id = $1`,
+      [done.uploadId],
+    );
+    // As a late PUT to a presigned S3 URL would leave them: nothing can refuse those.
+    const put = (key: string) =>
+      stack.app.storage.put(key, Buffer.from('stray'), { contentType: 'image/png' });
+    await put(`u/${open.uploadId}/original`);
+    await put(`u/${done.uploadId}/original`);
+    await put('u/987654321/original'); // no row at all
+    const pass = await stack.janitor();
+    expect(pass.strayUploads).toBe(2);
+    const left = (await stack.storedFiles()).filter((f) => f.startsWith('u/'));
+    expect(left).toEqual([`u/${open.uploadId}/original`]);
+  });
+});
+
 describe('a failure between storing media and creating the post', () => {
   // Last in the file: the janitor runs with no grace period.
   it('leaves no visible post, and the janitor removes the objects', async () => {

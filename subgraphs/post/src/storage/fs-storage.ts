@@ -7,7 +7,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { assertKey, ObjectNotFound } from './keys.js';
+import { assertKey, assertPublicKey, isValidKey, ObjectNotFound } from './keys.js';
 import type { ObjectStorage } from './storage.js';
 
 const UPLOAD_ID = /^[a-f0-9]{32}$/;
@@ -22,6 +22,13 @@ export interface FsStorageOptions {
     target: { key: string; contentType: string; uploadId?: string; partNumber?: number },
     expiresSeconds: number,
   ) => string;
+}
+
+export interface WriteOptions {
+  /** Fails with TooLarge as soon as more bytes than this arrive. */
+  maxBytes?: number;
+  /** Runs after the last byte, before the object becomes visible; may throw to discard it. */
+  beforeCommit?: () => Promise<void>;
 }
 
 export class MultipartError extends Error {
@@ -65,18 +72,22 @@ export class FsStorage implements ObjectStorage {
     return path.join(this.root, ...assertKey(key).split('/'));
   }
 
-  /** Writes atomically; resolves with the MD5 ETag and the byte count. */
+  /**
+   * Writes atomically; resolves with the MD5 ETag and the byte count. `beforeCommit` runs
+   * once every byte is on disk, before the file takes its name: throwing discards it.
+   */
   async write(
     target: string,
     body: Readable | Buffer,
-    maxBytes?: number,
+    opts: WriteOptions = {},
   ): Promise<{ etag: string; bytes: number }> {
     const tmp = path.join(this.root, '.tmp', randomBytes(16).toString('hex'));
     const h = hashing();
     const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
     try {
-      if (maxBytes === undefined) await pipeline(source, h.stream, createWriteStream(tmp));
-      else await pipeline(source, limitBytes(maxBytes), h.stream, createWriteStream(tmp));
+      if (opts.maxBytes === undefined) await pipeline(source, h.stream, createWriteStream(tmp));
+      else await pipeline(source, limitBytes(opts.maxBytes), h.stream, createWriteStream(tmp));
+      await opts.beforeCommit?.();
       await mkdir(path.dirname(target), { recursive: true });
       await rename(tmp, target);
     } catch (err) {
@@ -122,8 +133,26 @@ export class FsStorage implements ObjectStorage {
     await Promise.all(files.map((f) => rm(f, { force: true })));
   }
 
+  async *list(prefix: string): AsyncGenerator<string> {
+    const dir = path.join(this.root, ...prefix.split('/').filter(Boolean));
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return [];
+        throw err;
+      },
+    );
+    for (const e of entries) {
+      if (!e.isFile()) continue;
+      const key = path
+        .relative(this.root, path.join(e.parentPath, e.name))
+        .split(path.sep)
+        .join('/');
+      if (isValidKey(key)) yield key;
+    }
+  }
+
   publicUrl(key: string): string {
-    const encoded = assertKey(key).split('/').map(encodeURIComponent).join('/');
+    const encoded = assertPublicKey(key).split('/').map(encodeURIComponent).join('/');
     return `${this.opts.publicBaseUrl.replace(/\/$/, '')}/media/${encoded}`;
   }
 
@@ -174,12 +203,12 @@ export class FsStorage implements ObjectStorage {
     uploadId: string,
     partNumber: number,
     body: Readable,
-    maxBytes?: number,
+    opts: WriteOptions = {},
   ): Promise<{ etag: string; bytes: number }> {
     checkPartNumber(partNumber);
     await this.manifest(key, uploadId);
     const part = path.join(this.partsDir(uploadId), `part-${partNumber}`);
-    const r = await this.write(part, body, maxBytes);
+    const r = await this.write(part, body, opts);
     await writeFile(`${part}.etag`, r.etag);
     return r;
   }

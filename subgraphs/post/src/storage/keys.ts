@@ -22,6 +22,19 @@ export function assertKey(key: string): string {
   return key;
 }
 
+/**
+ * Direct uploads land under u/ as raw originals (EXIF, GPS, any bytes at all): never
+ * served, never given a public URL, and swept by the janitor once their upload is over.
+ */
+export const UPLOAD_PREFIX = 'u/';
+export const isUploadKey = (key: string): boolean => key.startsWith(UPLOAD_PREFIX);
+
+/** A key that may have a public URL: valid and not an upload original. */
+export function assertPublicKey(key: string): string {
+  if (isUploadKey(assertKey(key))) throw new InvalidObjectKey(key);
+  return key;
+}
+
 export class ObjectNotFound extends Error {
   readonly key: string;
   constructor(key: string) {

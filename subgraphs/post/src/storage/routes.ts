@@ -5,9 +5,9 @@ import { stat } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../../../lib/config.js';
 import { FsStorage, MultipartError, TooLarge } from './fs-storage.js';
-import { contentTypeForKey, isValidKey } from './keys.js';
+import { contentTypeForKey, isUploadKey, isValidKey } from './keys.js';
 import type { ObjectStorage } from './storage.js';
-import { verifyUploadToken } from './upload-token.js';
+import { verifyUploadToken, type UploadTarget } from './upload-token.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
@@ -21,11 +21,34 @@ function fail(
   return reply.code(status).send({ error, code, requestId: req.id });
 }
 
+/** Why the upload a token names may not take bytes (any more); an HTTP answer. */
+export interface UploadRefusal {
+  status: number;
+  code: string;
+  error: string;
+}
+
+/**
+ * Asks whoever keeps the uploads' bookkeeping (the post service: the media row) whether a
+ * target may still be written; null = yes. A token is only a capability while its upload
+ * is open: once completed, failed or expired, the same URL must not store anything.
+ */
+export type UploadGate = (target: UploadTarget) => Promise<UploadRefusal | null>;
+
+class UploadClosed extends Error {
+  readonly refusal: UploadRefusal;
+  constructor(refusal: UploadRefusal) {
+    super(refusal.error);
+    this.refusal = refusal;
+  }
+}
+
 /** PUT /v1/uploads/:token — body = the bytes of the object or part; responds with an ETag. */
 export function registerFsUploadRoutes(
   app: FastifyInstance,
   storage: ObjectStorage,
   cfg: Config,
+  gate: UploadGate,
 ): void {
   // The largest object anyone may upload: a video at the video limit.
   const maxBytes =
@@ -62,13 +85,29 @@ export function registerFsUploadRoutes(
       const declared = Number(req.headers['content-length'] ?? NaN);
       if (declared > maxBytes) return tooLarge();
       const t = v.target;
+      const refuse = (r: UploadRefusal) => {
+        reply.header('connection', 'close'); // the body is not read: stop the client sending
+        return fail(reply, req, r.status, r.code, r.error);
+      };
+      const closed = await gate(t);
+      if (closed) return refuse(closed);
+      // Asked again once the bytes are in, before they become the object: a completeUpload
+      // that won the race in between makes this PUT store nothing.
+      const opts = {
+        maxBytes,
+        beforeCommit: async () => {
+          const late = await gate(t);
+          if (late) throw new UploadClosed(late);
+        },
+      };
       try {
         const r =
           t.uploadId !== undefined && t.partNumber !== undefined
-            ? await storage.putPart(t.key, t.uploadId, t.partNumber, req.raw, maxBytes)
-            : await storage.write(storage.pathOf(t.key), req.raw, maxBytes);
+            ? await storage.putPart(t.key, t.uploadId, t.partNumber, req.raw, opts)
+            : await storage.write(storage.pathOf(t.key), req.raw, opts);
         return reply.code(200).header('etag', r.etag).send();
       } catch (err) {
+        if (err instanceof UploadClosed) return refuse(err.refusal);
         if (err instanceof TooLarge) return tooLarge();
         if (err instanceof MultipartError) {
           return fail(reply, req, 400, 'BAD_USER_INPUT', err.message);
@@ -116,7 +155,9 @@ export function registerMediaFileRoutes(app: FastifyInstance, storage: ObjectSto
       } catch {
         key = '';
       }
-      if (!isValidKey(key)) return fail(reply, req, 404, 'NOT_FOUND', 'Not found');
+      // Upload originals are raw client bytes: only processed objects are ever served.
+      if (!isValidKey(key) || isUploadKey(key))
+        return fail(reply, req, 404, 'NOT_FOUND', 'Not found');
       if (!(storage instanceof FsStorage)) return reply.redirect(storage.publicUrl(key), 302);
 
       const file = storage.pathOf(key);

@@ -4,7 +4,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Client } from 'minio';
-import { assertKey, ObjectNotFound } from './keys.js';
+import { assertKey, assertPublicKey, ObjectNotFound } from './keys.js';
 import type { ObjectStorage } from './storage.js';
 
 export const S3_PART_SIZE = 5 * 1024 * 1024;
@@ -146,8 +146,15 @@ export class S3Storage implements ObjectStorage {
     }
   }
 
+  async *list(prefix: string): AsyncGenerator<string> {
+    for await (const item of this.client.listObjectsV2(this.bucket, prefix, true)) {
+      const name = (item as { name?: string }).name;
+      if (name) yield name;
+    }
+  }
+
   publicUrl(key: string): string {
-    const path = encodeKey(assertKey(key));
+    const path = encodeKey(assertPublicKey(key));
     if (this.opts.publicBaseUrl) return `${this.opts.publicBaseUrl.replace(/\/$/, '')}/${path}`;
     // Signed from the start of the current UTC day, so the URL is stable for a day
     // (cacheable by browsers and CDNs) and stays valid for at least 6 more.

@@ -18,7 +18,12 @@ export interface ObjectStorage {
   exists(key: string): Promise<boolean>;
   /** Missing keys are not an error. */
   delete(keys: readonly string[]): Promise<void>;
-  /** fs: `${PUBLIC_URL}/media/<key>`; s3: MINIO_PUBLIC_BASE_URL/<key> or a presigned GET. */
+  /** Every key under a folder prefix such as `u/` (the janitor's sweep of stray uploads). */
+  list(prefix: string): AsyncIterable<string>;
+  /**
+   * fs: `${PUBLIC_URL}/media/<key>`; s3: MINIO_PUBLIC_BASE_URL/<key> or a presigned GET.
+   * Throws InvalidObjectKey for upload originals (`u/…`): those are never public.
+   */
   publicUrl(key: string): string;
   presignPut(key: string, contentType: string, expiresSeconds: number): Promise<string>;
   /** Returns the upload id. */
@@ -63,5 +68,17 @@ export async function createStorage(cfg: Config): Promise<ObjectStorage> {
 }
 
 // PUT /v1/uploads/:token (fs-presigned uploads) and GET/HEAD /media/* (fs-stored files).
-export { registerFsUploadRoutes, registerMediaFileRoutes } from './routes.js';
-export { ObjectNotFound, InvalidObjectKey, isValidKey, contentTypeForKey } from './keys.js';
+export {
+  registerFsUploadRoutes,
+  registerMediaFileRoutes,
+  type UploadGate,
+  type UploadRefusal,
+} from './routes.js';
+export {
+  ObjectNotFound,
+  InvalidObjectKey,
+  isValidKey,
+  isUploadKey,
+  contentTypeForKey,
+  UPLOAD_PREFIX,
+} from './keys.js';
