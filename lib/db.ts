@@ -27,13 +27,29 @@ export function statement(name: string, text: string) {
   return (values: unknown[]): pg.QueryConfig => ({ name, text, values });
 }
 
+export type PoolConfig = Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'> &
+  Partial<
+    Pick<
+      Config,
+      | 'DATABASE_STATEMENT_TIMEOUT_MS'
+      | 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS'
+      | 'DATABASE_CONNECT_TIMEOUT_MS'
+    >
+  >;
+
 // bigint columns come back as JS strings by default; ids are decimal strings in GraphQL anyway.
-export function createPool(cfg: Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>): pg.Pool {
+export function createPool(cfg: PoolConfig): pg.Pool {
   const pool = new pg.Pool({
     connectionString: cfg.DATABASE_URL,
     max: cfg.DATABASE_POOL_SIZE,
-    connectionTimeoutMillis: 3000,
+    connectionTimeoutMillis: cfg.DATABASE_CONNECT_TIMEOUT_MS ?? 3000,
     idleTimeoutMillis: 30_000,
+    // Sent as session settings when each connection starts, so they hold for Prisma's
+    // queries (same pool) and the outbox listener (pool.options) too: a runaway query is
+    // cancelled, and a transaction its client forgot no longer holds locks and a connection.
+    // 0 leaves the server's setting (none by default); bulk scripts pass 0.
+    statement_timeout: cfg.DATABASE_STATEMENT_TIMEOUT_MS ?? 15_000,
+    idle_in_transaction_session_timeout: cfg.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS ?? 60_000,
   });
   // A client losing its connection must not crash the process: idle ones report through
   // the pool, checked-out ones (transactions) emit on themselves, and an 'error' event

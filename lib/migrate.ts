@@ -56,6 +56,9 @@ export async function migrate(
   await client.connect();
   const result: MigrationResult = { applied: [], alreadyApplied: [] };
   try {
+    // A migration may rewrite big tables: none of the services' per-statement limits here,
+    // even when the server or the role sets one.
+    await client.query('SET statement_timeout = 0');
     await client.query('SELECT pg_advisory_lock($1)', [PRISMA_ADVISORY_LOCK]);
     await client.query(CREATE_TABLE);
     const { rows } = await client.query<{

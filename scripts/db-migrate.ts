@@ -1,6 +1,7 @@
 // npm run db:migrate — applies prisma/migrations to DATABASE_URL (see lib/migrate.ts).
 import { ConfigError, parseConfig } from '../lib/config.js';
 import { MigrationError, migrate } from '../lib/migrate.js';
+import { ensureServiceRoles, serviceRoles } from '../lib/db-roles.js';
 import { preflight } from '../lib/preflight.js';
 import { developmentWhenRunByNpm } from './launcher-env.js';
 
@@ -16,6 +17,8 @@ try {
   console.log(
     `migrations: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied`,
   );
+  // Each service's own Postgres role, for the DATABASE_URL_<NAME> variables that are set.
+  await ensureServiceRoles(cfg.DATABASE_URL, serviceRoles(cfg), (line) => console.log(line));
 } catch (err) {
   if (err instanceof ConfigError || err instanceof MigrationError) {
     console.error(err.message);

@@ -4,6 +4,7 @@
 import { ConfigError, parseConfig, subgraphUrl } from '../lib/config.js';
 import { baseOf } from '../lib/clients/internal-http.js';
 import { createPostClient } from '../lib/clients/post-client.js';
+import { serviceDatabaseUrl } from '../lib/db-roles.js';
 import { createLogger } from '../lib/logger.js';
 import { createSearchApp } from '../subgraphs/search/src/service.js';
 import { reindex, type ReindexProgress } from '../subgraphs/search/src/reindex.js';
@@ -22,7 +23,11 @@ function bar(p: ReindexProgress, startedAt: number): string {
 developmentWhenRunByNpm();
 try {
   const cfg = parseConfig();
-  const app = await createSearchApp(cfg, createLogger('search-reindex', cfg));
+  // As the search service's role when one is configured; a full pass may run long statements.
+  const app = await createSearchApp(
+    { ...cfg, DATABASE_URL: serviceDatabaseUrl(cfg, 'search'), DATABASE_STATEMENT_TIMEOUT_MS: 0 },
+    createLogger('search-reindex', cfg),
+  );
   const posts = createPostClient({
     baseUrl: baseOf(subgraphUrl(cfg, 'post')),
     caller: 'search',

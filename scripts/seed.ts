@@ -160,7 +160,12 @@ async function main(): Promise<void> {
   developmentWhenRunByNpm();
   const cfg = parseConfig();
   await migrate(cfg.DATABASE_URL, 'prisma/migrations');
-  const pool = createPool(cfg);
+  // Bulk inserts over millions of rows: none of the services' statement limits.
+  const pool = createPool({
+    ...cfg,
+    DATABASE_STATEMENT_TIMEOUT_MS: 0,
+    DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: 0,
+  });
   const storage = await createStorage(cfg);
   const images = await imagePool(storage, cfg);
 

@@ -10,6 +10,12 @@ import { ConfigError, parseConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { closeOnSignals } from '../lib/http/server.js';
 import { migrate } from '../lib/migrate.js';
+import {
+  ensureServiceRoles,
+  SERVICE_DATABASE_URL_KEYS,
+  serviceDatabaseUrl,
+  serviceRoles,
+} from '../lib/db-roles.js';
 import { preflight } from '../lib/preflight.js';
 import { developmentWhenRunByNpm } from './launcher-env.js';
 import { SERVICES, WORKERS } from './services.js';
@@ -46,7 +52,8 @@ if (problems.length) {
 if (process.env.MOSAIC_CHILD || names.length === 1) {
   // Run one service in this process.
   const name = names[0] ?? 'gateway';
-  const running = await SERVICES[name]!(cfg);
+  // Its own Postgres role when DATABASE_URL_<NAME> is set (lib/db-roles.ts).
+  const running = await SERVICES[name]!({ ...cfg, DATABASE_URL: serviceDatabaseUrl(cfg, name) });
   closeOnSignals(logger, () => running.close());
 } else {
   if (!args.includes('--no-migrate')) {
@@ -54,15 +61,22 @@ if (process.env.MOSAIC_CHILD || names.length === 1) {
       logger.info(line),
     );
     logger.info({ applied: result.applied.length }, 'migrations up to date');
+    await ensureServiceRoles(cfg.DATABASE_URL, serviceRoles(cfg), (line) => logger.info(line));
   }
   // By default every subgraph (each with its workers in-process) and the gateway.
   const wanted = names.length ? names : Object.keys(SERVICES).filter((n) => !(n in WORKERS));
   const children = new Map<string, ChildProcess>();
   let stopping = false;
   const spawn = (name: string) => {
-    const child = fork(fileURLToPath(import.meta.url), [name], {
-      env: { ...process.env, MOSAIC_CHILD: '1' },
-    });
+    // Each child gets its own database URL only: neither the migration user's nor another
+    // service's role (the same as one container per service in compose).
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      MOSAIC_CHILD: '1',
+      DATABASE_URL: serviceDatabaseUrl(cfg, name),
+    };
+    for (const key of SERVICE_DATABASE_URL_KEYS) delete env[key];
+    const child = fork(fileURLToPath(import.meta.url), [name], { env });
     children.set(name, child);
     child.on('exit', (code, signal) => {
       children.delete(name);
