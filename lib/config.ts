@@ -66,6 +66,8 @@ const schema = z.object({
   INTERNAL_SIGNING_SECRET_PREVIOUS: z.string().min(32).optional(),
   ACCESS_TOKEN_TTL_SECONDS: int(900),
   REFRESH_TOKEN_TTL_DAYS: int(30),
+  /** Absolute lifetime of a session (refresh family) from its sign-in; 0 turns it off. */
+  SESSION_MAX_AGE_DAYS: int(60),
   /** Argon2id cost (OWASP 2024: m=19 MiB, t=2, p=1). */
   ARGON2_MEMORY_KIB: int(19456),
   ARGON2_TIME_COST: int(2),

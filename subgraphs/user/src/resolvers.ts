@@ -5,7 +5,13 @@ import { unauthenticated } from '../../../lib/errors.js';
 import { parseId, tryParseId } from '../../../lib/ids.js';
 import type { Resolvers } from '../../../lib/http/subgraph.js';
 import type { RequestContext } from './context.js';
-import { endSession, refreshSession, startSession, type Session } from './sessions.js';
+import {
+  endAllSessions,
+  endSession,
+  refreshSession,
+  startSession,
+  type Session,
+} from './sessions.js';
 import { PROFILE_SELECT, type UserProfile } from './loaders.js';
 import { checkCredentials, rememberSignIn, signUp, updateProfile } from './users.js';
 import { USERNAME, parseLogin, parseSignUp, parseUpdateProfile } from './validation.js';
@@ -72,6 +78,12 @@ export const resolvers: Resolvers<RequestContext> = {
     // holder of the refresh token | BAD_USER_INPUT (malformed)
     logOut: async (_p, args: { refreshToken: string }, ctx: RequestContext) => {
       await endSession(ctx.app, args.refreshToken);
+      return true;
+    },
+
+    // signed-in user, for themselves | UNAUTHENTICATED
+    logOutEverywhere: async (_p, _a, ctx: RequestContext) => {
+      await endAllSessions(ctx.app, requireViewer(ctx));
       return true;
     },
 

@@ -1,7 +1,9 @@
 // Sessions: short-lived access JWTs plus rotating refresh tokens. Every refresh token
 // descending from one logIn shares a family (whose id is the session id in the JWT).
 // A token is good for one rotation; presenting a rotated token again means it leaked, so
-// the whole family is revoked and the gateway stops honouring its access tokens.
+// the whole family is revoked and the gateway stops honouring its access tokens. Rotation
+// extends a session, but never past SESSION_MAX_AGE_DAYS from its sign-in (the family id
+// is a time-sortable id: it says when the family started).
 import {
   hashRefreshSecret,
   newRefreshSecret,
@@ -10,6 +12,7 @@ import {
   signAccessToken,
 } from '../../../lib/auth/tokens.js';
 import { badInput, unauthenticated } from '../../../lib/errors.js';
+import { idTime } from '../../../lib/ids.js';
 import { timingSafeEqual } from 'node:crypto';
 import type { AppContext } from './context.js';
 import type { UserRow } from './users.js';
@@ -31,8 +34,15 @@ interface TokenRow {
   revoked_at: Date | null;
 }
 
-function refreshExpiry(app: AppContext): Date {
-  return new Date(Date.now() + app.cfg.REFRESH_TOKEN_TTL_DAYS * 86_400_000);
+/** When the family ends for good (ms), or Infinity without an absolute lifetime. */
+function familyEnd(app: AppContext, familyStart: Date): number {
+  const maxAge = app.cfg.SESSION_MAX_AGE_DAYS;
+  return maxAge > 0 ? familyStart.getTime() + maxAge * 86_400_000 : Infinity;
+}
+
+function refreshExpiry(app: AppContext, familyStart: Date): Date {
+  const sliding = Date.now() + app.cfg.REFRESH_TOKEN_TTL_DAYS * 86_400_000;
+  return new Date(Math.min(sliding, familyEnd(app, familyStart)));
 }
 
 async function issue(
@@ -60,7 +70,7 @@ export async function startSession(app: AppContext, user: UserRow): Promise<Sess
   const rows = await app.prisma.$queryRaw<{ id: bigint }[]>`
     WITH n AS (SELECT users.next_id() AS id)
     INSERT INTO users.refresh_tokens (id, family_id, user_id, token_hash, expires_at)
-    SELECT id, id, ${user.id}, ${hashRefreshSecret(secret)}, ${refreshExpiry(app)} FROM n
+    SELECT id, id, ${user.id}, ${hashRefreshSecret(secret)}, ${refreshExpiry(app, new Date())} FROM n
     RETURNING id`;
   const id = rows[0]!.id;
   return issue(app, user.id, id, id, secret);
@@ -81,20 +91,29 @@ async function findToken(app: AppContext, token: string): Promise<TokenRow | nul
   return stored.length === given.length && timingSafeEqual(stored, given) ? row : null;
 }
 
+/**
+ * Access tokens of a family stay valid for at most their TTL; the gateway refuses them
+ * from now on. If Redis is down they expire on their own. Several families are written
+ * at once: the client's auto-pipelining sends them in one batch (per node on a cluster).
+ */
+async function markRevoked(app: AppContext, familyIds: bigint[]): Promise<void> {
+  await Promise.all(
+    familyIds.map((id) =>
+      app.redis.set(
+        revokedSessionKey(app.cfg.REDIS_KEY_PREFIX, id.toString()),
+        '1',
+        'EX',
+        app.cfg.ACCESS_TOKEN_TTL_SECONDS,
+      ),
+    ),
+  ).catch((err: unknown) => app.logger.warn({ err }, 'could not record revoked session in Redis'));
+}
+
 async function revokeFamily(app: AppContext, familyId: bigint): Promise<void> {
   await app.prisma.$executeRaw`
     UPDATE users.refresh_tokens SET revoked_at = now()
     WHERE family_id = ${familyId} AND revoked_at IS NULL`;
-  // Access tokens of the family stay valid for at most their TTL; the gateway refuses
-  // them from now on. If Redis is down they expire on their own.
-  await app.redis
-    .set(
-      revokedSessionKey(app.cfg.REDIS_KEY_PREFIX, familyId.toString()),
-      '1',
-      'EX',
-      app.cfg.ACCESS_TOKEN_TTL_SECONDS,
-    )
-    .catch((err: unknown) => app.logger.warn({ err }, 'could not record revoked session in Redis'));
+  await markRevoked(app, [familyId]);
 }
 
 export async function refreshSession(app: AppContext, token: string): Promise<Session> {
@@ -108,11 +127,16 @@ export async function refreshSession(app: AppContext, token: string): Promise<Se
       'This refresh token was already used; the session has ended. Sign in again',
     );
   }
-  if (row.expires_at.getTime() <= Date.now())
+  // Tokens issued before the absolute lifetime existed may outlive it: the family decides.
+  const familyStart = idTime(row.family_id);
+  if (Math.min(row.expires_at.getTime(), familyEnd(app, familyStart)) <= Date.now())
     throw unauthenticated('This session has expired; sign in again');
 
   const secret = newRefreshSecret();
   const next = await app.prisma.$transaction(async (tx) => {
+    // Waits for a logOutEverywhere in progress (it locks the row FOR UPDATE), so that it
+    // cannot miss the token this refresh inserts.
+    await tx.$queryRaw`SELECT 1 FROM users.users WHERE id = ${row.user_id} FOR KEY SHARE`;
     // Only one of two concurrent refreshes with the same token can win this update.
     const claimed = await tx.$executeRaw`
       UPDATE users.refresh_tokens SET rotated_at = now()
@@ -120,7 +144,7 @@ export async function refreshSession(app: AppContext, token: string): Promise<Se
     if (claimed !== 1) return null;
     const rows = await tx.$queryRaw<{ id: bigint }[]>`
       INSERT INTO users.refresh_tokens (family_id, user_id, token_hash, expires_at)
-      VALUES (${row.family_id}, ${row.user_id}, ${hashRefreshSecret(secret)}, ${refreshExpiry(app)})
+      VALUES (${row.family_id}, ${row.user_id}, ${hashRefreshSecret(secret)}, ${refreshExpiry(app, familyStart)})
       RETURNING id`;
     return rows[0]!.id;
   });
@@ -136,4 +160,24 @@ export async function refreshSession(app: AppContext, token: string): Promise<Se
 export async function endSession(app: AppContext, token: string): Promise<void> {
   const row = await findToken(app, token);
   if (row && !row.revoked_at) await revokeFamily(app, row.family_id);
+}
+
+/** Ends every session of a user: all refresh tokens revoked, live access tokens refused. */
+export async function endAllSessions(app: AppContext, userId: bigint): Promise<void> {
+  const families = await app.prisma.$transaction(async (tx) => {
+    await tx.$queryRaw`SELECT 1 FROM users.users WHERE id = ${userId} FOR UPDATE`;
+    // A family issued an access token whenever it got a row: only those of the last
+    // ACCESS_TOKEN_TTL_SECONDS can still be in use and need a marker for the gateway.
+    return tx.$queryRaw<{ family_id: bigint }[]>`
+      WITH revoked AS (
+        UPDATE users.refresh_tokens SET revoked_at = now()
+        WHERE user_id = ${userId} AND revoked_at IS NULL
+        RETURNING family_id, created_at)
+      SELECT DISTINCT family_id FROM revoked
+      WHERE created_at > now() - make_interval(secs => ${app.cfg.ACCESS_TOKEN_TTL_SECONDS})`;
+  });
+  await markRevoked(
+    app,
+    families.map((f) => f.family_id),
+  );
 }

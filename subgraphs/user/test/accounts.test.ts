@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectNats } from '../../../lib/nats.js';
+import { idAt } from '../../../lib/ids.js';
 import { streamNames, subjectFor } from '../../../lib/events.js';
 import { startStack, type Stack } from '../../../test/support/stack.js';
 
@@ -320,6 +321,85 @@ describe('sessions', () => {
     expect(refresh.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     const me = await stack.gql(ME, {}, { token: auth.accessToken });
     expect(me.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  // The family id says when the session started; rewriting it moves the sign-in back.
+  async function backdateFamily(refreshToken: string, days: number): Promise<bigint> {
+    const start = idAt(new Date(Date.now() - days * 86_400_000)) | 1n;
+    await stack.iso.query(
+      `UPDATE users.refresh_tokens SET family_id = $1
+       WHERE family_id = (SELECT family_id FROM users.refresh_tokens WHERE id = $2)`,
+      [start.toString(), refreshToken.split('.')[0]],
+    );
+    return start;
+  }
+
+  it('ends a session at its absolute lifetime (SESSION_MAX_AGE_DAYS, 60), however it was refreshed', async () => {
+    const { auth } = await signUp();
+    await backdateFamily(auth.refreshToken, 61);
+    const r = await stack.gql(REFRESH, { t: auth.refreshToken });
+    expect(r.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(r.errors?.[0]?.message).toMatch(/expired; sign in again/);
+  });
+
+  it('never lets a rotated token outlive the family start plus the max age', async () => {
+    const { auth } = await signUp();
+    const start = await backdateFamily(auth.refreshToken, 50);
+    const r = await stack.gql<{ refreshSession: AuthPayload }>(REFRESH, { t: auth.refreshToken });
+    expect(r.errors).toBeUndefined();
+    const rows = await stack.iso.query<{ expires_at: Date; family_id: string }>(
+      `SELECT expires_at, family_id::text FROM users.refresh_tokens WHERE id = $1`,
+      [r.data!.refreshSession.refreshToken.split('.')[0]],
+    );
+    expect(rows[0]!.family_id).toBe(start.toString());
+    // 10 days left of 60, not the 30 a refresh would otherwise grant.
+    const left = rows[0]!.expires_at.getTime() - Date.now();
+    expect(left).toBeLessThanOrEqual(10 * 86_400_000);
+    expect(left).toBeGreaterThan(9.9 * 86_400_000);
+  });
+
+  it('logOutEverywhere ends every session of the viewer, and nobody else’s', async () => {
+    const { username, password, auth: a } = await signUp();
+    const signedIn = await logIn(username, password);
+    expect(signedIn.errors).toBeUndefined();
+    const rotated = await stack.gql<{ refreshSession: AuthPayload }>(REFRESH, {
+      t: signedIn.data!.logIn.refreshToken,
+    });
+    const b = rotated.data!.refreshSession; // session B, after a rotation
+    const { auth: other } = await signUp();
+
+    const out = await stack.gql<{ logOutEverywhere: boolean }>(
+      `mutation { logOutEverywhere }`,
+      {},
+      { token: a.accessToken },
+    );
+    expect(out.errors).toBeUndefined();
+    expect(out.data?.logOutEverywhere).toBe(true);
+
+    for (const s of [a, b]) {
+      const me = await stack.gql(ME, {}, { token: s.accessToken });
+      expect(me.status).toBe(401);
+      expect(me.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      const refresh = await stack.gql(REFRESH, { t: s.refreshToken });
+      expect(refresh.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    }
+    const live = await stack.iso.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM users.refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL`,
+      [a.user.id],
+    );
+    expect(live[0]!.n).toBe(0);
+
+    // A third user's session is untouched.
+    const me = await stack.gql<{ me: { id: string } }>(ME, {}, { token: other.accessToken });
+    expect(me.data?.me.id).toBe(other.user.id);
+    const refresh = await stack.gql(REFRESH, { t: other.refreshToken });
+    expect(refresh.errors).toBeUndefined();
+
+    // Signed out, there is nothing to end.
+    const anon = await stack.gql(`mutation { logOutEverywhere }`);
+    expect(anon.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    // Signing in again works.
+    expect((await logIn(username, password)).errors).toBeUndefined();
   });
 
   it('rejects malformed refresh tokens with BAD_USER_INPUT and unknown ones with UNAUTHENTICATED', async () => {
