@@ -39,13 +39,12 @@ export async function connectNats(
   name: string,
   logger?: Logger,
 ): Promise<NatsConnection> {
-  const servers = cfg.NATS_URL.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const { servers, auth } = natsServers(cfg.NATS_URL);
   let nc: NatsConnection;
   try {
     nc = await connect({
       servers,
+      ...auth,
       name,
       timeout: 5000,
       maxReconnectAttempts: -1,
@@ -60,6 +59,38 @@ export async function connectNats(
   }
   if (logger) void logStatus(nc, logger);
   return nc;
+}
+
+/**
+ * NATS_URL ("nats://user:pass@host:4222,nats://host2:4222") as connect() options. The
+ * client ignores credentials inside server URLs, so they become user/pass (or token, for
+ * "nats://token@host"); the servers keep host and port only, which also keeps secrets out
+ * of error messages and logs. Every server that carries credentials must carry the same.
+ */
+export function natsServers(natsUrl: string): {
+  servers: string[];
+  auth: { user?: string; pass?: string; token?: string };
+} {
+  let auth: { user?: string; pass?: string; token?: string } = {};
+  let from: string | undefined;
+  const servers = natsUrl
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((server) => {
+      if (!server.includes('@')) return server;
+      const u = new URL(/^[a-z]+:\/\//i.test(server) ? server : `nats://${server}`);
+      const user = decodeURIComponent(u.username);
+      const pass = decodeURIComponent(u.password);
+      const these = pass ? { user, pass } : user ? { token: user } : {};
+      const key = JSON.stringify(these);
+      if (from !== undefined && from !== key)
+        throw new Error('NATS_URL: every server must carry the same credentials');
+      from = key;
+      auth = these;
+      return `${u.protocol}//${u.host}`;
+    });
+  return { servers, auth };
 }
 
 async function logStatus(nc: NatsConnection, logger: Logger): Promise<void> {
