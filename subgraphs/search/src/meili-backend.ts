@@ -34,8 +34,15 @@ export function createMeiliBackend(opts: {
   url: string;
   apiKey?: string;
   index: string;
+  /** Per HTTP request; writes only enqueue tasks, so every call should be quick. */
+  timeoutMs?: number;
 }): SearchBackend {
-  const client = new Meilisearch({ host: opts.url, apiKey: opts.apiKey });
+  // Without a timeout a hung Meilisearch would hold search requests and indexer events forever.
+  const client = new Meilisearch({
+    host: opts.url,
+    apiKey: opts.apiKey,
+    timeout: opts.timeoutMs ?? 5000,
+  });
   const index: Index<PostDoc> = client.index<PostDoc>(opts.index);
 
   async function page(
