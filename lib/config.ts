@@ -102,6 +102,8 @@ const schema = z.object({
   LOGIN_BACKOFF_MAX_SECONDS: int(900),
   /** How long an address that signed in to an account skips that account's login delay. */
   LOGIN_KNOWN_IP_DAYS: int(30),
+  /** refreshSession calls per session (refresh family) per minute. */
+  RATE_LIMIT_REFRESH_PER_SESSION_PER_MINUTE: int(10),
 
   MAX_QUERY_DEPTH: int(12),
   MAX_QUERY_ALIASES: int(30),

@@ -24,6 +24,8 @@ export interface AppContext {
     knownIps: KnownIps;
     /** Failed logIns per client IP, per 15 minutes. */
     loginFailuresPerIp: Limiter;
+    /** refreshSession calls per session (refresh family), per minute. */
+    refreshPerSession: Limiter;
   };
 }
 

@@ -71,7 +71,8 @@ export const resolvers: Resolvers<RequestContext> = {
       return authPayload(ctx, await startSession(ctx.app, user), user);
     },
 
-    // holder of the refresh token | BAD_USER_INPUT (malformed), UNAUTHENTICATED
+    // holder of the refresh token | BAD_USER_INPUT (malformed), UNAUTHENTICATED (unknown,
+    // reused, ended or expired), RATE_LIMITED (RATE_LIMIT_REFRESH_PER_SESSION_PER_MINUTE)
     refreshSession: async (_p, args: { refreshToken: string }, ctx: RequestContext) =>
       authPayload(ctx, await refreshSession(ctx.app, args.refreshToken)),
 

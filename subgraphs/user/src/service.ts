@@ -48,6 +48,11 @@ export async function startUserService(cfg: Config, port = cfg.USER_PORT): Promi
         points: perAccount * 5,
         durationSeconds: window,
       }),
+      refreshPerSession: createLimiter(redis, {
+        keyPrefix: `${cfg.REDIS_KEY_PREFIX}rl:refresh-session`,
+        points: cfg.RATE_LIMIT_REFRESH_PER_SESSION_PER_MINUTE,
+        durationSeconds: 60,
+      }),
     },
   };
 

@@ -11,7 +11,7 @@ import {
   revokedSessionKey,
   signAccessToken,
 } from '../../../lib/auth/tokens.js';
-import { badInput, unauthenticated } from '../../../lib/errors.js';
+import { badInput, rateLimited, unauthenticated } from '../../../lib/errors.js';
 import { idTime } from '../../../lib/ids.js';
 import { timingSafeEqual } from 'node:crypto';
 import type { AppContext } from './context.js';
@@ -131,6 +131,10 @@ export async function refreshSession(app: AppContext, token: string): Promise<Se
   const familyStart = idTime(row.family_id);
   if (Math.min(row.expires_at.getTime(), familyEnd(app, familyStart)) <= Date.now())
     throw unauthenticated('This session has expired; sign in again');
+  // Per session, so a token holder cannot mint tokens in a loop. Spent only by refreshes
+  // that would rotate: reuse detection above always runs. The token stays usable.
+  const wait = await app.limits.refreshPerSession.consume(row.family_id.toString());
+  if (wait !== null) throw rateLimited(wait);
 
   const secret = newRefreshSecret();
   const next = await app.prisma.$transaction(async (tx) => {

@@ -59,6 +59,7 @@ beforeAll(async () => {
       TRUST_PROXY: 'true',
       RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: '3',
       LOGIN_BACKOFF_BASE_SECONDS: '3',
+      RATE_LIMIT_REFRESH_PER_SESSION_PER_MINUTE: '3',
       RATE_LIMIT_AUTH_PER_MINUTE: '1000',
     },
   });
@@ -400,6 +401,33 @@ describe('sessions', () => {
     expect(anon.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     // Signing in again works.
     expect((await logIn(username, password)).errors).toBeUndefined();
+  });
+
+  it('limits refreshes per session (RATE_LIMITED, retryAfterSeconds) without spending the token', async () => {
+    const { username, password, auth } = await signUp();
+    let token = auth.refreshToken;
+    for (let i = 0; i < 3; i++) {
+      const r = await stack.gql<{ refreshSession: AuthPayload }>(REFRESH, { t: token });
+      expect(r.errors).toBeUndefined();
+      token = r.data!.refreshSession.refreshToken;
+    }
+    // Changing address does not help: the budget belongs to the session.
+    const limited = await stack.gql(REFRESH, { t: token }, from(freshIp()));
+    expect(limited.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    const wait = limited.errors?.[0]?.extensions?.retryAfterSeconds as number;
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(60);
+    // Nothing was written: the token is neither rotated nor revoked (no reuse alarm later).
+    const rows = await stack.iso.query<{ rotated: boolean; revoked: boolean }>(
+      `SELECT rotated_at IS NOT NULL AS rotated, revoked_at IS NOT NULL AS revoked
+       FROM users.refresh_tokens WHERE id = $1`,
+      [token.split('.')[0]],
+    );
+    expect(rows).toEqual([{ rotated: false, revoked: false }]);
+    // Another session of the same user has a budget of its own.
+    const other = await logIn(username, password);
+    const r = await stack.gql(REFRESH, { t: other.data!.logIn.refreshToken });
+    expect(r.errors).toBeUndefined();
   });
 
   it('rejects malformed refresh tokens with BAD_USER_INPUT and unknown ones with UNAUTHENTICATED', async () => {
