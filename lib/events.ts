@@ -5,7 +5,9 @@
 //
 // Compatibility: adding an optional field keeps `v: 1`; anything a v1 consumer would
 // misread (renamed, removed or re-typed fields) is a new version, published alongside
-// the old one until every consumer has moved.
+// the old one until every consumer has moved. Consumers check every payload against the
+// schemas below (EVENT_SCHEMAS) before handling it; one that fails is dead-lettered.
+import { z } from 'zod';
 
 export const USER_CREATED = 'user.created';
 export const POST_CREATED = 'post.created';
@@ -96,6 +98,119 @@ export interface EventPayloads {
 
 export type EventPayload<S extends EventSubject> = EventPayloads[S];
 
+// ---- schemas: what a consumer accepts (lenient on extra fields, strict on the typed ones) ----
+
+const MAX_ID = (1n << 63n) - 1n;
+const DECIMAL_ID = /^[1-9][0-9]{0,18}$/;
+/** A positive int8 as a decimal string. */
+const id = z
+  .string()
+  .regex(DECIMAL_ID)
+  // zod runs this after a failed regex too: only a decimal reaches BigInt().
+  .refine((s) => !DECIMAL_ID.test(s) || BigInt(s) <= MAX_ID, 'not an int8 id');
+const time = z.iso.datetime({ offset: true });
+const count = z.number().int().nonnegative();
+const pixels = z.number().int().nonnegative().nullable();
+
+const userCreatedV1: z.ZodType<UserCreatedV1> = z.object({
+  v: z.literal(1),
+  userId: id,
+  username: z.string().min(1).max(100),
+  createdAt: time,
+});
+
+const postFieldsV1 = z.object({
+  v: z.literal(1),
+  postId: id,
+  authorId: id,
+  createdAt: time,
+  caption: z.string().max(10_000),
+  hashtags: z.array(z.string().min(1).max(200)).max(100),
+  media: z
+    .array(z.object({ id, type: z.enum(['image', 'video']), width: pixels, height: pixels }))
+    .max(20),
+});
+const postCreatedV1: z.ZodType<PostCreatedV1> = postFieldsV1;
+const postUpdatedV1: z.ZodType<PostUpdatedV1> = postFieldsV1.extend({ updatedAt: time });
+
+const postDeletedV1: z.ZodType<PostDeletedV1> = z.object({
+  v: z.literal(1),
+  postId: id,
+  authorId: id,
+  createdAt: time,
+  deletedAt: time,
+});
+
+const graphFollowedV1: z.ZodType<GraphFollowedV1> = z.object({
+  v: z.literal(1),
+  followerId: id,
+  followeeId: id,
+  createdAt: time,
+  followeeFollowerCount: count,
+});
+
+const graphUnfollowedV1: z.ZodType<GraphUnfollowedV1> = z.object({
+  v: z.literal(1),
+  followerId: id,
+  followeeId: id,
+  at: time,
+  followeeFollowerCount: count,
+});
+
+/** Schemas by subject and version (`v`). A new version adds an entry; old ones stay. */
+export const EVENT_SCHEMAS: {
+  readonly [S in EventSubject]: Readonly<Record<number, z.ZodType<EventPayloads[S]>>>;
+} = {
+  [USER_CREATED]: { 1: userCreatedV1 },
+  [POST_CREATED]: { 1: postCreatedV1 },
+  [POST_UPDATED]: { 1: postUpdatedV1 },
+  [POST_DELETED]: { 1: postDeletedV1 },
+  [GRAPH_FOLLOWED]: { 1: graphFollowedV1 },
+  [GRAPH_UNFOLLOWED]: { 1: graphUnfollowedV1 },
+};
+
+/** A checked event: `subject` narrows `payload`. */
+export type ContractEvent = {
+  [S in EventSubject]: { subject: S; payload: EventPayloads[S] };
+}[EventSubject];
+
+export type EventCheck =
+  | { ok: true; event: ContractEvent }
+  /**
+   * `newer`: a well-formed `v` above any this build knows. Producers publish it alongside
+   * the old version (see the top of this file), so a consumer skips it rather than failing.
+   */
+  | { ok: false; newer: boolean; error: string };
+
+const isEventSubject = (s: string): s is EventSubject =>
+  (EVENT_SUBJECTS as readonly string[]).includes(s);
+
+/**
+ * Checks a decoded payload against the contract. `error` names the failing fields and
+ * checks, never their values (it is logged and stored in dead-letter headers).
+ */
+export function parseEvent(subject: string, payload: unknown): EventCheck {
+  if (!isEventSubject(subject)) return { ok: false, newer: false, error: 'unknown subject' };
+  const versions = EVENT_SCHEMAS[subject];
+  const v = (payload as { v?: unknown } | null)?.v;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
+    return { ok: false, newer: false, error: 'v: missing or not a version' };
+  }
+  const schema = versions[v];
+  if (!schema) {
+    const newest = Math.max(...Object.keys(versions).map(Number));
+    return { ok: false, newer: v > newest, error: `v: unknown version ${v}` };
+  }
+  const r = schema.safeParse(payload);
+  if (!r.success) {
+    const issues = r.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.code}`);
+    return { ok: false, newer: false, error: issues.join('; ') };
+  }
+  return { ok: true, event: { subject, payload: r.data } as ContractEvent };
+}
+
 /** One stream per producing domain, so each can get its own limits and be rebuilt alone. */
 export const STREAMS = {
   USERS: 'user.>',
@@ -125,6 +240,19 @@ export function unprefixSubject(prefix: string, subject: string): string {
 export function streamNames(prefix: string): Record<StreamKey, string> {
   const name = (key: StreamKey) => (prefix ? `${prefix}_${key}` : key);
   return { USERS: name('USERS'), POSTS: name('POSTS'), GRAPH: name('GRAPH') };
+}
+
+/**
+ * The dead-letter stream: events a consumer gave up on (invalid payload, or deliveries
+ * exhausted), kept on `dlq.<original subject>` for inspection and `npm run dlq:replay`.
+ */
+export function dlqStreamName(prefix: string): string {
+  return prefix ? `${prefix}_DLQ` : 'DLQ';
+}
+
+/** `dlq.post.created` (or `<prefix>.dlq.post.created`) for the event subject `post.created`. */
+export function dlqSubject(prefix: string, subject: string): string {
+  return subjectFor(prefix, `dlq.${subject}`);
 }
 
 export function streamLayout(prefix: string): StreamLayout[] {
