@@ -11,7 +11,7 @@ import {
 } from '@nats-io/jetstream';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
-import { streamLayout } from './events.js';
+import { dlqStreamName, dlqSubject, streamLayout } from './events.js';
 
 export type { NatsConnection };
 
@@ -28,6 +28,8 @@ export const STREAM_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 // one remembered id per message in the window. A retry after the window can still
 // duplicate, which is why consumers are idempotent as well.
 export const STREAM_DUPLICATE_WINDOW_MS = 10 * 60 * 1000;
+// Dead letters wait for a person (fix, then `npm run dlq:replay`): longer than the events.
+export const DLQ_MAX_AGE_MS = 30 * 24 * 60 * 60 * 1000;
 
 /**
  * Connects once and then reconnects forever: a NATS outage degrades event delivery (the
@@ -115,6 +117,7 @@ function desiredConfig(
   name: string,
   subjects: string[],
   replicas: number,
+  maxAgeMs = STREAM_MAX_AGE_MS,
 ): Partial<StreamConfig> & { name: string } {
   return {
     name,
@@ -122,9 +125,17 @@ function desiredConfig(
     num_replicas: replicas,
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
-    max_age: nanos(STREAM_MAX_AGE_MS),
+    max_age: nanos(maxAgeMs),
     duplicate_window: nanos(STREAM_DUPLICATE_WINDOW_MS),
   };
+}
+
+/** The event streams and the dead-letter stream (`<prefix>_DLQ` on `<prefix>.dlq.>`). */
+function allStreams(prefix: string, replicas: number) {
+  return [
+    ...streamLayout(prefix).map(({ name, subjects }) => desiredConfig(name, subjects, replicas)),
+    desiredConfig(dlqStreamName(prefix), [dlqSubject(prefix, '>')], replicas, DLQ_MAX_AGE_MS),
+  ];
 }
 
 function needsUpdate(info: StreamInfo, want: Partial<StreamConfig>): boolean {
@@ -141,8 +152,8 @@ const isApiError = (err: unknown, code: number) =>
   err instanceof JetStreamApiError && err.code === code;
 
 /**
- * Creates the USERS, POSTS and GRAPH streams, or updates their subjects and limits when they
- * exist with other ones. Safe to call from several processes at once: adding an identical
+ * Creates the USERS, POSTS, GRAPH and DLQ streams, or updates their subjects and limits when
+ * they exist with other ones. Safe to call from several processes at once: adding an identical
  * stream twice succeeds, and a concurrent add with another config falls back to update.
  * Storage and retention cannot change after creation and are left as they are. `replicas`
  * (NATS_STREAM_REPLICAS) is 3 on a 3-node cluster: each stream survives the loss of a
@@ -155,8 +166,8 @@ export async function ensureStreams(
 ): Promise<StreamInfo[]> {
   const jsm = 'streams' in nc ? nc : await jetstreamManager(nc);
   return Promise.all(
-    streamLayout(prefix).map(async ({ name, subjects }) => {
-      const want = desiredConfig(name, subjects, replicas);
+    allStreams(prefix, replicas).map(async (want) => {
+      const { name } = want;
       let info: StreamInfo | undefined;
       try {
         info = await jsm.streams.info(name);
@@ -185,7 +196,7 @@ export async function deleteStreams(
 ): Promise<void> {
   const jsm = 'streams' in nc ? nc : await jetstreamManager(nc);
   await Promise.all(
-    streamLayout(prefix).map(({ name }) =>
+    allStreams(prefix, 1).map(({ name }) =>
       jsm.streams.delete(name).catch((err: unknown) => {
         if (!isApiError(err, STREAM_NOT_FOUND)) throw err;
       }),
