@@ -1,7 +1,9 @@
 // Durable JetStream consumers for derived work (feed materializer, search indexer).
 // Pull consumer shared by every replica under one durable name; explicit ack only after the
-// side effect is done; a bounded number of messages in flight; failures are retried with a
-// delay (nak) and a message that can never succeed (bad JSON) is terminated, not looped.
+// side effect is done; a bounded number of messages in flight. Every payload is checked
+// against the event contract (lib/events.ts) before the handler sees it: one that fails can
+// never succeed and is dead-lettered at once. A handler failure is retried with a growing
+// delay (nak) up to maxDeliver deliveries, then dead-lettered too (lib/dead-letters.ts).
 import {
   AckPolicy,
   DeliverPolicy,
@@ -10,10 +12,11 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
-import { unprefixSubject } from './events.js';
+import { parseEvent, unprefixSubject, type ContractEvent, type EventCheck } from './events.js';
+import { deadLetter, type DeadLetterReason } from './dead-letters.js';
 import type { Logger } from './logger.js';
 import { SpanKind, TRACEPARENT, contextFromTraceparent, inSpan } from './tracing.js';
-import { addConsumerPendingSource, cached, eventLag } from './metrics.js';
+import { addConsumerPendingSource, cached, eventLag, eventsDeadLettered } from './metrics.js';
 
 export interface ConsumerOptions {
   nc: NatsConnection;
@@ -34,9 +37,16 @@ export interface ConsumerOptions {
   maxAckPending?: number;
   /** How long the server waits for an ack before redelivering (handlers heartbeat meanwhile). */
   ackWaitMs?: number;
+  /** Deliveries of a message whose handler keeps failing before it is dead-lettered. */
+  maxDeliver?: number;
+  /** Delay before the first retry; each further one doubles, up to MAX_RETRY_DELAY_MS. */
+  retryDelayMs?: number;
   logger: Logger;
-  /** Does the work; resolving acks the message, throwing naks it for a later retry. */
-  handle(subject: string, payload: unknown, msg: JsMsg): Promise<void>;
+  /**
+   * Does the work for an event that passed the contract check; resolving acks the message,
+   * throwing naks it for a later retry (dead-lettered after maxDeliver deliveries).
+   */
+  handle(event: ContractEvent, msg: JsMsg): Promise<void>;
 }
 
 export interface RunningConsumer {
@@ -45,8 +55,26 @@ export interface RunningConsumer {
   handled(): number;
 }
 
-const RETRY_DELAY_MS = 2000;
+// 2, 4, 8 … 256, 300 s: ten deliveries span about 13 minutes, so a dependency outage of a
+// few minutes (graph subgraph, Postgres) is retried through; a longer one ends in the DLQ,
+// from which `npm run dlq:replay` brings the events back.
+export const MAX_DELIVER = 10;
+export const RETRY_DELAY_MS = 2000;
+export const MAX_RETRY_DELAY_MS = 300_000;
 const PENDING_CACHE_MS = 5000;
+
+/** The nak delay after the `deliveryCount`-th delivery failed. */
+export function retryDelay(deliveryCount: number, baseMs = RETRY_DELAY_MS): number {
+  const doublings = Math.min(Math.max(deliveryCount - 1, 0), 30);
+  return Math.min(baseMs * 2 ** doublings, MAX_RETRY_DELAY_MS);
+}
+
+/**
+ * The server's limit is one above ours: the handler gives up (dead-letters) at maxDeliver,
+ * and the spare delivery still reaches it when that last attempt was lost (a crash, an ack
+ * timeout, a failed dead-letter publish). Without it the server would stop silently.
+ */
+const serverMaxDeliver = (maxDeliver: number) => maxDeliver + 1;
 
 /** When the event happened: the newest of its timestamps (post.deleted also carries createdAt). */
 function eventTime(payload: unknown): number | null {
@@ -61,7 +89,7 @@ const PULL_EXPIRES_MS = 5000;
 export async function ensureConsumer(
   opts: Pick<
     ConsumerOptions,
-    'nc' | 'stream' | 'durable' | 'filterSubject' | 'maxAckPending' | 'ackWaitMs'
+    'nc' | 'stream' | 'durable' | 'filterSubject' | 'maxAckPending' | 'ackWaitMs' | 'maxDeliver'
   >,
 ): Promise<void> {
   const jsm = await jetstreamManager(opts.nc);
@@ -72,14 +100,16 @@ export async function ensureConsumer(
     filter_subject: opts.filterSubject,
     max_ack_pending: opts.maxAckPending ?? 1000,
     ack_wait: nanos(opts.ackWaitMs ?? 30_000),
-    max_deliver: -1,
+    max_deliver: serverMaxDeliver(opts.maxDeliver ?? MAX_DELIVER),
   };
   try {
     await jsm.consumers.info(opts.stream, opts.durable);
+    // Also bounds a consumer created before deliveries were (max_deliver -1).
     await jsm.consumers.update(opts.stream, opts.durable, {
       filter_subject: config.filter_subject,
       max_ack_pending: config.max_ack_pending,
       ack_wait: config.ack_wait,
+      max_deliver: config.max_deliver,
     });
   } catch {
     // Missing: create it. Several replicas may race here; adding an identical config twice is fine.
@@ -100,22 +130,65 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
   });
   const log = opts.logger.child({ component: 'consumer', durable: opts.durable });
   const ackWaitMs = opts.ackWaitMs ?? 30_000;
+  const maxDeliver = opts.maxDeliver ?? MAX_DELIVER;
   let handled = 0;
   const inFlight = new Set<Promise<void>>();
 
-  async function process(msg: JsMsg): Promise<void> {
-    let payload: unknown;
+  /** Moves the message to the DLQ and terminates it; on a failed publish, retries later. */
+  async function giveUp(msg: JsMsg, subject: string, reason: DeadLetterReason, error: string) {
+    const where = {
+      subject: msg.subject,
+      seq: msg.seq,
+      deliveries: msg.info.deliveryCount,
+      reason,
+      error,
+    };
     try {
-      payload = msg.json();
-    } catch {
-      log.error({ subject: msg.subject, seq: msg.seq }, 'undecodable event; terminated');
-      msg.term('undecodable');
+      await deadLetter(opts.nc, msg, {
+        prefix: opts.prefix,
+        subject,
+        consumer: opts.durable,
+        reason,
+        error,
+      });
+    } catch (err) {
+      log.error({ ...where, err }, 'dead-lettering failed; will retry');
+      msg.nak(retryDelay(msg.info.deliveryCount, opts.retryDelayMs));
       return;
     }
+    msg.term();
+    eventsDeadLettered.inc({ consumer: opts.durable, reason });
+    // The payload stays out of the log: it is in the DLQ for whoever may read it.
+    log.error(where, 'event dead-lettered');
+  }
+
+  async function process(msg: JsMsg): Promise<void> {
+    const subject = unprefixSubject(opts.prefix, msg.subject);
+    let decoded: { payload: unknown } | null = null;
+    try {
+      decoded = { payload: msg.json() };
+    } catch {
+      // not JSON: poison, like a payload that breaks the contract
+    }
+    const check: EventCheck = decoded
+      ? parseEvent(subject, decoded.payload)
+      : { ok: false, newer: false, error: 'not JSON' };
+    if (!check.ok) {
+      if (check.newer) {
+        // A version this build does not know yet: its producer also publishes the old one.
+        log.info({ subject: msg.subject, seq: msg.seq, error: check.error }, 'newer event skipped');
+        msg.ack();
+      } else {
+        await giveUp(msg, subject, 'invalid', check.error);
+      }
+      return;
+    }
+    const { event } = check;
+    const payload = event.payload;
     // Long handlers (a large fan-out) tell the server they are alive.
     const heartbeat = setInterval(() => msg.working(), Math.max(1000, ackWaitMs / 3));
+    let failure: unknown;
     try {
-      const subject = unprefixSubject(opts.prefix, msg.subject);
       // Continues the trace of the write that produced the event (its outbox publish).
       await inSpan(
         'mosaic-consumer',
@@ -128,28 +201,41 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
           'messaging.consumer.group.name': opts.durable,
           'messaging.message.redelivered': msg.redelivered,
         },
-        () => opts.handle(subject, payload, msg),
+        () => opts.handle(event, msg),
       );
+    } catch (err) {
+      failure = err ?? new Error('handler failed');
+    } finally {
+      clearInterval(heartbeat);
+    }
+    if (failure === undefined) {
       msg.ack();
       handled++;
       const at = eventTime(payload);
       if (at !== null)
         eventLag.observe({ durable: opts.durable }, Math.max(0, Date.now() - at) / 1000);
-    } catch (err) {
-      log.warn(
-        { err, subject: msg.subject, seq: msg.seq, redelivered: msg.redelivered },
-        'event failed; will retry',
-      );
-      msg.nak(RETRY_DELAY_MS);
-    } finally {
-      clearInterval(heartbeat);
+      return;
     }
+    const deliveries = msg.info.deliveryCount;
+    if (deliveries >= maxDeliver) {
+      const error = failure instanceof Error ? failure.message : 'a non-Error was thrown';
+      await giveUp(msg, subject, 'exhausted', error);
+      return;
+    }
+    log.warn(
+      { err: failure, subject: msg.subject, seq: msg.seq, deliveries, maxDeliver },
+      'event failed; will retry',
+    );
+    msg.nak(retryDelay(deliveries, opts.retryDelayMs));
   }
 
   const loop = (async () => {
     for await (const msg of messages) {
       while (inFlight.size >= opts.concurrency) await Promise.race(inFlight);
-      const p = process(msg).finally(() => inFlight.delete(p));
+      const p = process(msg)
+        // A bug here must not become an unhandled rejection; the ack wait redelivers it.
+        .catch((err: unknown) => log.error({ err, seq: msg.seq }, 'event processing crashed'))
+        .finally(() => inFlight.delete(p));
       inFlight.add(p);
     }
   })().catch((err: unknown) => log.error({ err }, 'consumer loop ended'));

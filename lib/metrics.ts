@@ -77,6 +77,13 @@ export const eventLag = new Histogram({
   registers: [registry],
 });
 
+export const eventsDeadLettered = new Counter({
+  name: 'mosaic_events_dead_lettered_total',
+  help: 'Events a durable consumer moved to the dead-letter stream, by reason (invalid | exhausted)',
+  labelNames: ['consumer', 'reason'] as const,
+  registers: [registry],
+});
+
 export const timelineRebuilds = new Counter({
   name: 'mosaic_feed_timeline_rebuilds_total',
   help: 'Redis timelines rebuilt from Postgres on read (missing or expired)',

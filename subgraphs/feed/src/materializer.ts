@@ -1,10 +1,15 @@
 // The feed materializer: durable JetStream consumers that keep the post projection and the
 // Redis timelines current. Every handler is idempotent (INSERT … ON CONFLICT, ZADD/ZREM of
-// the same member), so a redelivery after a crash changes nothing twice.
+// the same member), so a redelivery after a crash changes nothing twice. Payloads arrive
+// checked against the event contract (lib/consumer.ts); a malformed one is dead-lettered.
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startConsumer, type RunningConsumer } from '../../../lib/consumer.js';
 import type { EdgeBatch } from '../../../lib/clients/graph-client.js';
 import {
+  GRAPH_FOLLOWED,
+  GRAPH_UNFOLLOWED,
+  POST_CREATED,
+  POST_DELETED,
   streamNames,
   subjectFor,
   type GraphFollowedV1,
@@ -114,9 +119,9 @@ export async function startMaterializer(
     stream: streams.POSTS,
     durable: 'feed-materializer-posts',
     filterSubject: subjectFor(prefix, 'post.>'), // post.updated is acknowledged and ignored
-    handle: async (subject, payload) => {
-      if (subject === 'post.created') await onPostCreated(app, payload as PostCreatedV1);
-      else if (subject === 'post.deleted') await onPostDeleted(app, payload as PostDeletedV1);
+    handle: async (event) => {
+      if (event.subject === POST_CREATED) await onPostCreated(app, event.payload);
+      else if (event.subject === POST_DELETED) await onPostDeleted(app, event.payload);
     },
   });
   const graph = await startConsumer({
@@ -124,10 +129,9 @@ export async function startMaterializer(
     stream: streams.GRAPH,
     durable: 'feed-materializer-graph',
     filterSubject: subjectFor(prefix, 'graph.>'),
-    handle: async (subject, payload) => {
-      if (subject === 'graph.followed') await onFollowed(app, payload as GraphFollowedV1);
-      else if (subject === 'graph.unfollowed')
-        await onUnfollowed(app, payload as GraphUnfollowedV1);
+    handle: async (event) => {
+      if (event.subject === GRAPH_FOLLOWED) await onFollowed(app, event.payload);
+      else if (event.subject === GRAPH_UNFOLLOWED) await onUnfollowed(app, event.payload);
     },
   });
   return [posts, graph];

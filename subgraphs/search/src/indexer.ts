@@ -76,7 +76,9 @@ export async function startIndexer(app: AppContext, nc: NatsConnection): Promise
     concurrency: app.cfg.SEARCH_CONSUMER_CONCURRENCY,
     maxAckPending: app.cfg.SEARCH_CONSUMER_CONCURRENCY * 8,
     ackWaitMs: app.cfg.SEARCH_ACK_WAIT_SECONDS * 1000,
-    handle: async (subject, payload) => {
+    // The payload has passed the contract check (lib/consumer.ts); a malformed one was
+    // dead-lettered instead of reaching indexEvent.
+    handle: async ({ subject, payload }) => {
       if (await indexEvent(app, subject, payload)) {
         const e = payload as { createdAt: string; updatedAt?: string; deletedAt?: string };
         const at = Date.parse(e.deletedAt ?? e.updatedAt ?? e.createdAt);

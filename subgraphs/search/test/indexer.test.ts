@@ -5,11 +5,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../lib/config.js';
 import { createLogger } from '../../../lib/logger.js';
 import { connectNats, deleteStreams, ensureStreams } from '../../../lib/nats.js';
-import type { PostCreatedV1 } from '../../../lib/events.js';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import {
+  dlqStreamName,
+  dlqSubject,
+  streamNames,
+  subjectFor,
+  type PostCreatedV1,
+} from '../../../lib/events.js';
+import { DLQ_HEADERS } from '../../../lib/dead-letters.js';
 import { eventually, mintId, publishEvent } from '../../../test/support/events.js';
 import { isolate, type Isolation } from '../../../test/support/isolation.js';
 import type { AppContext } from '../src/context.js';
-import { indexEvent, startIndexer } from '../src/indexer.js';
+import { INDEXER_DURABLE, indexEvent, startIndexer } from '../src/indexer.js';
 import { createSearchApp } from '../src/service.js';
 import { createPgBackend } from '../src/pg-backend.js';
 
@@ -179,6 +187,47 @@ describe('the durable consumer', () => {
     } finally {
       await indexer.stop();
       await deleteStreams(nc, app.cfg.NATS_PREFIX);
+      await nc.close();
+    }
+  });
+
+  it('dead-letters a malformed event after one delivery and indexes the next one', async () => {
+    const nc = await connectNats(app.cfg, 'search-test');
+    const prefix = app.cfg.NATS_PREFIX;
+    await ensureStreams(nc, prefix);
+    const indexer = await startIndexer(app, nc);
+    try {
+      const bad = String(mintId());
+      await jetstream(nc).publish(
+        subjectFor(prefix, 'post.created'),
+        JSON.stringify({ ...created(bad, 'bad #bad', ['bad']), media: 'none' }),
+      );
+      const good = String(mintId());
+      await publishEvent(nc, prefix, 'post.created', created(good, 'after #after', ['after']));
+      await eventually(
+        () => row(good),
+        (v) => v !== undefined,
+      );
+      const jsm = await jetstreamManager(nc);
+      const dead = await eventually(
+        () =>
+          jsm.streams
+            .getMessage(dlqStreamName(prefix), {
+              last_by_subj: dlqSubject(prefix, 'post.created'),
+            })
+            .catch(() => null),
+        (m) => m !== null,
+      );
+      expect(dead?.header.get(DLQ_HEADERS.consumer)).toBe(INDEXER_DURABLE);
+      expect(dead?.header.get(DLQ_HEADERS.reason)).toBe('invalid');
+      expect(dead?.header.get(DLQ_HEADERS.deliveries)).toBe('1');
+      expect(dead?.header.get(DLQ_HEADERS.error)).toBe('media: invalid_type');
+      expect(await row(bad)).toBeUndefined();
+      const info = await jsm.consumers.info(streamNames(prefix).POSTS, INDEXER_DURABLE);
+      expect(info).toMatchObject({ num_pending: 0, num_ack_pending: 0, num_redelivered: 0 });
+    } finally {
+      await indexer.stop();
+      await deleteStreams(nc, prefix);
       await nc.close();
     }
   });
