@@ -95,6 +95,14 @@ export interface UploadTicket {
 /** S3 allows at most 10,000 parts per multipart upload. */
 const MAX_PARTS = 10_000;
 
+/** Every part but the last is exactly `partSize` bytes; the last is the remainder. */
+export function partSizesOf(byteSize: number, partSize: number): number[] {
+  const count = Math.ceil(byteSize / partSize);
+  return Array.from({ length: count }, (_, i) =>
+    i < count - 1 ? partSize : byteSize - partSize * (count - 1),
+  );
+}
+
 export async function createUpload(
   app: AppContext,
   ownerId: bigint,
@@ -128,16 +136,22 @@ export async function createUpload(
       uploadExpiresAt: expiresAt,
     },
   });
+  // Each URL takes exactly its share of the declared size (and the declared type).
   if (partCount <= 1) {
-    const url = await app.storage.presignPut(key, input.contentType, ttl);
+    const url = await app.storage.presignPut(
+      key,
+      { contentType: input.contentType, size: input.byteSize },
+      ttl,
+    );
     return { uploadId: id.toString(), expiresAt, url, partSize: null, parts: [] };
   }
   const multipartId = await app.storage.startMultipart(key, input.contentType);
   await app.prisma.media.update({ where: { id }, data: { uploadMultipartId: multipartId } });
+  const sizes = partSizesOf(input.byteSize, partSize);
   const parts = await Promise.all(
-    Array.from({ length: partCount }, async (_, i) => ({
+    sizes.map(async (size, i) => ({
       partNumber: i + 1,
-      url: await app.storage.presignPart(key, multipartId, i + 1, ttl),
+      url: await app.storage.presignPart(key, multipartId, i + 1, size, ttl),
     })),
   );
   return { uploadId: id.toString(), expiresAt, url: null, partSize, parts };
@@ -194,8 +208,9 @@ export async function completeUpload(
     throw badInput('This upload has expired; start a new one', 'uploadId');
   const key = row.uploadKey;
 
+  const byteSize = Number(row.uploadBytes ?? 0);
   if (row.uploadMultipartId) {
-    const expected = Math.ceil(Number(row.uploadBytes ?? 0) / app.cfg.UPLOAD_PART_SIZE_BYTES);
+    const expected = Math.ceil(byteSize / app.cfg.UPLOAD_PART_SIZE_BYTES);
     const given = [...(parts ?? [])].sort((a, b) => a.partNumber - b.partNumber);
     const numbersOk =
       given.length === expected && given.every((p, i) => p.partNumber === i + 1 && p.etag);
@@ -220,7 +235,25 @@ export async function completeUpload(
     return rejectionError(err);
   };
 
+  const wrongSize = (what: string, got: number, want: number) =>
+    new MediaRejected('BAD_USER_INPUT', `${what} is ${got} bytes; ${want} were declared`);
   if (row.uploadMultipartId) {
+    // Sizes are checked before anything is joined: each part its share, so the total too.
+    let sizes: Map<number, number> | null;
+    try {
+      sizes = await app.storage.partSizes(key, row.uploadMultipartId);
+    } catch (err) {
+      app.logger.info({ err }, 'listing the parts of a multipart upload failed');
+      throw await fail(new MediaRejected('BAD_USER_INPUT', 'The upload parts could not be read'));
+    }
+    if (sizes) {
+      const want = partSizesOf(byteSize, app.cfg.UPLOAD_PART_SIZE_BYTES);
+      const total = [...sizes.values()].reduce((a, b) => a + b, 0);
+      const bad = want.findIndex((n, i) => sizes.get(i + 1) !== n);
+      if (total !== byteSize) throw await fail(wrongSize('The upload', total, byteSize));
+      if (bad >= 0)
+        throw await fail(wrongSize(`Part ${bad + 1}`, sizes.get(bad + 1) ?? 0, want[bad]!));
+    }
     try {
       await app.storage.completeMultipart(
         key,
@@ -235,7 +268,11 @@ export async function completeUpload(
         new MediaRejected('BAD_USER_INPUT', 'The parts do not match what was uploaded'),
       );
     }
-  } else if (!(await app.storage.exists(key))) {
+  }
+  // The object as stored, whatever the storage let through (a presigned S3 URL is only as
+  // strict as the server; s3rver checks no signature): it must be the declared size.
+  const stored = await app.storage.size(key);
+  if (stored === null && !row.uploadMultipartId) {
     // Not claimed for good: the client may still PUT and try again.
     await app.prisma.media.updateMany({
       where: { id },
@@ -243,6 +280,7 @@ export async function completeUpload(
     });
     throw badInput('Nothing was uploaded yet; PUT the file to the upload URL first', 'uploadId');
   }
+  if (stored !== byteSize) throw await fail(wrongSize('The upload', stored ?? 0, byteSize));
 
   let ingested: IngestedMedia;
   try {

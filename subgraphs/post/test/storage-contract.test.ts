@@ -1,12 +1,13 @@
 // The ObjectStorage contract, run against every backend: the filesystem, S3Storage on a
 // real S3-protocol server started here (s3rver), and MinIO when MINIO_ENDPOINT is set.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { presignSignatureV4 } from 'minio/dist/esm/signing.mjs';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../lib/config.js';
@@ -178,7 +179,11 @@ describe.each(backends)('ObjectStorage contract: %s', (_name, start, enabled) =>
 
   it.runIf(enabled)('accepts a PUT to a presigned URL', async () => {
     const body = randomBytes(4096);
-    const url = await b.storage.presignPut('direct/one.jpg', 'image/jpeg', 300);
+    const url = await b.storage.presignPut(
+      'direct/one.jpg',
+      { contentType: 'image/jpeg', size: body.length },
+      300,
+    );
     const res = await fetch(url, {
       method: 'PUT',
       body,
@@ -187,6 +192,8 @@ describe.each(backends)('ObjectStorage contract: %s', (_name, start, enabled) =>
     expect(res.status).toBe(200);
     expect(res.headers.get('etag')).toBeTruthy();
     expect(sha(await readAll(await b.storage.openRead('direct/one.jpg')))).toBe(sha(body));
+    expect(await b.storage.size('direct/one.jpg')).toBe(4096);
+    expect(await b.storage.size('direct/none.jpg')).toBeNull();
   });
 
   it.runIf(enabled)('assembles a multipart upload from PUTs to presigned part URLs', async () => {
@@ -196,12 +203,20 @@ describe.each(backends)('ObjectStorage contract: %s', (_name, start, enabled) =>
     // Upload out of order: the part numbers, not the arrival order, decide.
     const etags: { partNumber: number; etag: string }[] = [];
     for (const i of [1, 0]) {
-      const url = await s.presignPart('multi/video.mp4', uploadId, i + 1, 300);
+      const url = await s.presignPart('multi/video.mp4', uploadId, i + 1, parts[i]!.length, 300);
       const res = await fetch(url, { method: 'PUT', body: parts[i] });
       expect(res.status).toBe(200);
       etags[i] = { partNumber: i + 1, etag: res.headers.get('etag')! };
     }
     expect(await s.exists('multi/video.mp4')).toBe(false);
+    // s3rver does not implement ListParts: null there, the sizes elsewhere.
+    const sizes = await s.partSizes('multi/video.mp4', uploadId);
+    if (sizes)
+      expect([...sizes].sort()).toEqual([
+        [1, 5 * MB],
+        [2, MB + 17],
+      ]);
+    else expect(_name).toBe('s3rver');
     await s.completeMultipart('multi/video.mp4', uploadId, etags);
     const back = await readAll(await s.openRead('multi/video.mp4'));
     expect(sha(back)).toBe(sha(Buffer.concat(parts)));
@@ -211,7 +226,7 @@ describe.each(backends)('ObjectStorage contract: %s', (_name, start, enabled) =>
   it.runIf(enabled && _name !== 's3rver')('aborts a multipart upload', async () => {
     const s = b.storage;
     const uploadId = await s.startMultipart('multi/aborted.mp4', 'video/mp4');
-    const url = await s.presignPart('multi/aborted.mp4', uploadId, 1, 300);
+    const url = await s.presignPart('multi/aborted.mp4', uploadId, 1, 1024, 300);
     expect((await fetch(url, { method: 'PUT', body: randomBytes(1024) })).status).toBe(200);
     await s.abortMultipart('multi/aborted.mp4', uploadId);
     await expect(
@@ -241,6 +256,61 @@ describe.each(backends)('ObjectStorage contract: %s', (_name, start, enabled) =>
       expect(params(ours)).toEqual(params(theirs));
     }
   });
+
+  it.runIf(enabled && _name !== 'fs')(
+    'signs Content-Length and Content-Type into presigned PUTs (parts: Content-Length)',
+    async () => {
+      const s = b.storage as S3Storage;
+      const date = new Date('2026-03-04T05:06:07Z');
+      const host = new URL(s.publicUrl('pub/x.webp')).host;
+      // The minio client's presigner leaves content-length and content-type out of the
+      // signed headers (by lower-case name); given them capitalised it signs them, which
+      // makes it an independent check of ours.
+      const minioSigned = (path: string, headers: Record<string, string>) =>
+        presignSignatureV4(
+          { method: 'PUT', protocol: 'http:', path, headers: { host, ...headers } },
+          'S3RVER',
+          'S3RVER',
+          undefined,
+          'us-east-1',
+          date,
+          600,
+        );
+      const params = (u: string) => Object.fromEntries([...new URL(u).searchParams].sort());
+      const put = s.presign('PUT', 'u/9/original', 600, date, {
+        headers: { 'content-length': '6345', 'content-type': 'image/png' },
+      });
+      expect(new URL(put).searchParams.get('X-Amz-SignedHeaders')).toBe(
+        'content-length;content-type;host',
+      );
+      expect(params(put)).toEqual(
+        params(
+          minioSigned(`/${s.bucket}/u/9/original`, {
+            'Content-Length': '6345',
+            'Content-Type': 'image/png',
+          }),
+        ),
+      );
+      const part = s.presign('PUT', 'u/9/original', 600, date, {
+        query: { partNumber: '2', uploadId: 'abc' },
+        headers: { 'content-length': '1000' },
+      });
+      expect(params(part)).toEqual(
+        params(
+          minioSigned(`/${s.bucket}/u/9/original?partNumber=2&uploadId=abc`, {
+            'Content-Length': '1000',
+          }),
+        ),
+      );
+      // What createUpload hands out carries them too.
+      const url = await s.presignPut('u/9/original', { contentType: 'image/png', size: 10 }, 60);
+      expect(new URL(url).searchParams.get('X-Amz-SignedHeaders')).toBe(
+        'content-length;content-type;host',
+      );
+      const partUrl = await s.presignPart('u/9/original', 'abc', 1, 10, 60);
+      expect(new URL(partUrl).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;host');
+    },
+  );
 });
 
 describe('filesystem storage specifics', () => {
@@ -261,7 +331,7 @@ describe('filesystem storage specifics', () => {
     expect(s.publicUrl('m/1/w320.jpg')).toBe('http://127.0.0.1:4000/media/m/1/w320.jpg');
     // Upload originals never get a public URL.
     expect(() => s.publicUrl('u/1/original')).toThrow(/Invalid object key/);
-    expect(await s.presignPut('u/1.jpg', 'image/jpeg', 60)).toMatch(
+    expect(await s.presignPut('u/1.jpg', { contentType: 'image/jpeg', size: 10 }, 60)).toMatch(
       /^http:\/\/127\.0\.0\.1:4000\/v1\/uploads\/[\w-]+\.[\w-]+$/,
     );
     expect((await readdir(dir)).sort()).toEqual(['.multipart', '.tmp']);
@@ -270,48 +340,93 @@ describe('filesystem storage specifics', () => {
 
   it('rejects a tampered upload token with 403 and an expired one with 401', async () => {
     const secret = cfg.INTERNAL_SIGNING_SECRET;
-    const good = signUploadToken(secret, { key: 'tok/a.jpg', contentType: 'image/jpeg' }, 60);
+    const target = { key: 'tok/a.jpg', contentType: 'image/jpeg', size: 1 };
+    const good = signUploadToken(secret, target, 60);
     const [body, sig] = good.split('.') as [string, string];
-    const forged = Buffer.from(JSON.stringify({ k: 'tok/other.jpg', c: '', e: 9e9 })).toString(
+    const forged = Buffer.from(
+      JSON.stringify({ k: 'tok/other.jpg', c: '', n: 1, e: 9e9 }),
+    ).toString('base64url');
+    // A signed token without a size (as minted before sizes were bound) takes nothing.
+    const signingKey = createHmac('sha256', secret).update('mosaic:upload-token:v1').digest();
+    const mac = (b: string) => createHmac('sha256', signingKey).update(b).digest('base64url');
+    const sizeless = Buffer.from(JSON.stringify({ k: 'tok/a.jpg', c: '', e: 9e9 })).toString(
       'base64url',
     );
-    const tampered = [`${forged}.${sig}`, `${body}.${sig.slice(0, -2)}AA`, 'garbage', `${body}.`];
+    const tampered = [
+      `${forged}.${sig}`,
+      `${body}.${sig.slice(0, -2)}AA`,
+      'garbage',
+      `${body}.`,
+      `${sizeless}.${mac(sizeless)}`,
+    ];
     for (const t of tampered) {
       const res = await put(t, 'x');
       expect(res.status).toBe(403);
       expect(await res.json()).toMatchObject({ code: 'FORBIDDEN' });
     }
-    const expired = signUploadToken(
-      secret,
-      { key: 'tok/a.jpg', contentType: '' },
-      60,
-      Date.now() - 120_000,
-    );
+    const expired = signUploadToken(secret, target, 60, Date.now() - 120_000);
     const res = await put(expired, 'x');
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ code: 'UNAUTHENTICATED' });
     // Another deployment's secret does not work either.
-    const foreign = signUploadToken('x'.repeat(40), { key: 'tok/a.jpg', contentType: '' }, 60);
+    const foreign = signUploadToken('x'.repeat(40), target, 60);
     expect((await put(foreign, 'x')).status).toBe(403);
     expect(await fsb.storage.exists('tok/a.jpg')).toBe(false);
     expect(await fsb.storage.exists('tok/other.jpg')).toBe(false);
   });
 
-  it('refuses an upload over the size limit with 413 and keeps nothing', async () => {
-    const url = await fsb.storage.presignPut('big/too-large.mp4', 'video/mp4', 60);
-    const res = await fetch(url, { method: 'PUT', body: Buffer.alloc(21 * MB) });
-    expect(res.status).toBe(413);
-    // A body without a Content-Length (chunked) is cut off while streaming.
+  it('takes exactly the signed size and type: 413 past it, 400 short of it, 415 off type', async () => {
+    const url = await fsb.storage.presignPut(
+      'big/exact.mp4',
+      { contentType: 'video/mp4', size: 1000 },
+      60,
+    );
+    const send = (body: Buffer, type = 'video/mp4') =>
+      fetch(url, { method: 'PUT', body, headers: { 'content-type': type } });
+    const over = await send(Buffer.alloc(21 * MB));
+    expect(over.status).toBe(413);
+    expect(await over.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect((await send(Buffer.alloc(1001))).status).toBe(413);
+    const short = await send(Buffer.alloc(999));
+    expect(short.status).toBe(400);
+    expect(await short.json()).toMatchObject({ code: 'BAD_USER_INPUT' });
+    const offType = await send(Buffer.alloc(1000), 'text/html');
+    expect(offType.status).toBe(415);
+    expect(await offType.json()).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+    // A body without a Content-Length (chunked) is cut off as soon as it passes the size.
     const chunked = await fetch(url, {
       method: 'PUT',
       body: Readable.toWeb(streamOf(21 * MB, 3).stream),
+      headers: { 'content-type': 'video/mp4' },
       duplex: 'half',
     }).catch((e: unknown) => e);
     // Either the 413 arrives, or the server closed the connection before the client read it.
     if (chunked instanceof Response) expect(chunked.status).toBe(413);
     else expect(chunked).toBeInstanceOf(Error);
-    expect(await fsb.storage.exists('big/too-large.mp4')).toBe(false);
+    // ...and one that ends short of it is refused whole.
+    const shortChunked = await fetch(url, {
+      method: 'PUT',
+      body: Readable.toWeb(Readable.from([Buffer.alloc(600)])),
+      headers: { 'content-type': 'video/mp4' },
+      duplex: 'half',
+    });
+    expect(shortChunked.status).toBe(400);
+    expect(await fsb.storage.exists('big/exact.mp4')).toBe(false);
     expect(await readdir(path.join(fsb.root, '.tmp'))).toEqual([]);
+    expect((await send(Buffer.alloc(1000))).status).toBe(200);
+    expect(await fsb.storage.size('big/exact.mp4')).toBe(1000);
+  });
+
+  it('takes exactly the signed size for a part', async () => {
+    const s = fsb.storage;
+    const uploadId = await s.startMultipart('multi/exact.mp4', 'video/mp4');
+    const url = await s.presignPart('multi/exact.mp4', uploadId, 1, 2048, 60);
+    const over = await fetch(url, { method: 'PUT', body: Buffer.alloc(2049) });
+    expect(over.status).toBe(413);
+    expect((await fetch(url, { method: 'PUT', body: Buffer.alloc(2047) })).status).toBe(400);
+    expect(await s.partSizes('multi/exact.mp4', uploadId)).toEqual(new Map());
+    expect((await fetch(url, { method: 'PUT', body: Buffer.alloc(2048) })).status).toBe(200);
+    expect(await s.partSizes('multi/exact.mp4', uploadId)).toEqual(new Map([[1, 2048]]));
   });
 
   it('serves files with ETag, immutable caching and range requests', async () => {

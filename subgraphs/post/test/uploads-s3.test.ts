@@ -24,6 +24,7 @@ beforeAll(async () => {
     MINIO_ACCESS_KEY: 'S3RVER',
     MINIO_SECRET_KEY: 'S3RVER',
     MINIO_BUCKET: 'mosaic-post-test',
+    UPLOAD_PART_SIZE_BYTES: String(5 * 1024 * 1024), // S3's smallest part
   });
   ada = await stack.signUp('ada');
 });
@@ -95,6 +96,74 @@ describe('posts on S3 storage', () => {
     expect(await stack.app.storage.exists(`u/${t.data!.createUpload.uploadId}/original`)).toBe(
       false,
     );
+  });
+
+  it('signs the declared size into the URL; an object of another size fails completeUpload', async () => {
+    const bytes = await png(320, 240);
+    const t = await stack.gql<{ createUpload: { uploadId: string; url: string } }>(
+      `mutation($input: CreateUploadInput!) { createUpload(input: $input) { uploadId url } }`,
+      { input: { filename: 'p.png', contentType: 'image/png', byteSize: 10 } },
+      { token: ada.token },
+    );
+    const { uploadId, url } = t.data!.createUpload;
+    expect(new URL(url).searchParams.get('X-Amz-SignedHeaders')).toBe(
+      'content-length;content-type;host',
+    );
+    // S3 and MinIO refuse this PUT (signature mismatch); s3rver checks no signature and
+    // stores it, so completeUpload is what refuses it here.
+    await fetch(url, { method: 'PUT', body: bytes, headers: { 'content-type': 'image/png' } });
+    const done = await stack.gql(
+      `mutation($id: ID!) { completeUpload(uploadId: $id) { id } }`,
+      { id: uploadId },
+      { token: ada.token },
+    );
+    expect(done.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const rows = await stack.iso.query<{ status: string }>(
+      `SELECT status FROM posts.media WHERE id = $1`,
+      [uploadId],
+    );
+    expect(rows).toEqual([{ status: 'FAILED' }]);
+    expect(await stack.app.storage.exists(`u/${uploadId}/original`)).toBe(false);
+  });
+
+  it('compares a multipart upload with the declared size before processing it', async () => {
+    const MB = 1024 * 1024;
+    const declared = 5 * MB + 100;
+    const t = await stack.gql<{
+      createUpload: { uploadId: string; parts: { partNumber: number; url: string }[] };
+    }>(
+      `mutation($input: CreateUploadInput!) {
+        createUpload(input: $input) { uploadId parts { partNumber url } }
+      }`,
+      { input: { filename: 'v.mp4', contentType: 'video/mp4', byteSize: declared } },
+      { token: ada.token },
+    );
+    const { uploadId, parts } = t.data!.createUpload;
+    expect(parts).toHaveLength(2);
+    for (const p of parts)
+      expect(new URL(p.url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;host');
+    // The last part is 4,900 bytes longer than its share (s3rver does not check).
+    const bodies = [Buffer.alloc(5 * MB, 1), Buffer.alloc(5000, 2)];
+    const etags = [];
+    for (const p of parts) {
+      const res = await fetch(p.url, { method: 'PUT', body: bodies[p.partNumber - 1] });
+      expect(res.status).toBe(200);
+      etags.push({ partNumber: p.partNumber, etag: res.headers.get('etag')! });
+    }
+    const done = await stack.gql(
+      `mutation($id: ID!, $parts: [CompletedPartInput!]) {
+        completeUpload(uploadId: $id, parts: $parts) { id }
+      }`,
+      { id: uploadId, parts: etags },
+      { token: ada.token },
+    );
+    expect(done.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const rows = await stack.iso.query<{ status: string }>(
+      `SELECT status FROM posts.media WHERE id = $1`,
+      [uploadId],
+    );
+    expect(rows).toEqual([{ status: 'FAILED' }]);
+    expect(await stack.app.storage.exists(`u/${uploadId}/original`)).toBe(false);
   });
 
   it('sweeps a late PUT to a completed upload and never makes an upload key public', async () => {

@@ -1,10 +1,15 @@
 // The upload path through the gateway: POST /v1/media (streamed multipart), the direct
 // createUpload/completeUpload flow, validation from the bytes, stripped metadata, carousel
 // order, and cleanup of rejected, abandoned and deleted media.
+import { readdir } from 'node:fs/promises';
+import { connect } from 'node:net';
+import path from 'node:path';
+import { Readable } from 'node:stream';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasExifBytes, jpegWithGps, mp4, noisePng, png } from './support/fixtures.js';
 import type { MediaView } from '../src/media-records.js';
+import type { FsStorage } from '../src/storage/fs-storage.js';
 import { startPostStack, type PostStack } from './support/post-stack.js';
 
 let stack: PostStack;
@@ -439,6 +444,168 @@ describe('an upload URL is single-use and dies with its upload', () => {
     expect(pass.strayUploads).toBe(2);
     const left = (await stack.storedFiles()).filter((f) => f.startsWith('u/'));
     expect(left).toEqual([`u/${open.uploadId}/original`]);
+  });
+});
+
+describe('the declared byteSize and contentType bind every PUT', () => {
+  const CREATE = `mutation($input: CreateUploadInput!) {
+    createUpload(input: $input) { uploadId url partSize parts { partNumber url } }
+  }`;
+  const COMPLETE = `mutation($id: ID!, $parts: [CompletedPartInput!]) {
+    completeUpload(uploadId: $id, parts: $parts) { id }
+  }`;
+  interface Ticket {
+    uploadId: string;
+    url: string | null;
+    partSize: number | null;
+    parts: { partNumber: number; url: string }[];
+  }
+  const ticket = async (contentType: string, byteSize: number): Promise<Ticket> => {
+    const t = await stack.gql<{ createUpload: Ticket }>(
+      CREATE,
+      { input: { filename: 'f', contentType, byteSize } },
+      { token: ada.token },
+    );
+    expect(t.errors).toBeUndefined();
+    return t.data!.createUpload;
+  };
+  const put = (url: string, body: Buffer | ReadableStream, contentType = 'image/png') =>
+    fetch(stack.localUrl(url), {
+      method: 'PUT',
+      body,
+      headers: { 'content-type': contentType },
+      duplex: 'half',
+    });
+  const leftovers = async (id: string) =>
+    (await stack.storedFiles()).filter((f) => f.startsWith(`u/${id}/`));
+  const mediaRow = async (id: string) =>
+    (
+      await stack.iso.query<{ status: string; failure_code: string | null }>(
+        `SELECT status, failure_code FROM posts.media WHERE id = $1`,
+        [id],
+      )
+    )[0];
+
+  /** A PUT written by hand: the Content-Length says one thing, the body another. */
+  function lyingPut(url: string, length: number, body: Buffer): Promise<number> {
+    const u = new URL(stack.localUrl(url));
+    return new Promise((resolve, reject) => {
+      const sock = connect(Number(u.port), u.hostname, () => {
+        sock.write(
+          `PUT ${u.pathname} HTTP/1.1\r\nhost: ${u.host}\r\ncontent-type: image/png\r\n` +
+            `content-length: ${length}\r\nconnection: close\r\n\r\n`,
+        );
+        sock.write(body);
+      });
+      let head = '';
+      sock.on('data', (d: Buffer) => (head += d.toString('latin1')));
+      sock.on('error', () => {}); // the server may close before reading the rest
+      sock.on('close', () => {
+        const m = /^HTTP\/1\.1 (\d{3})/.exec(head);
+        if (m) resolve(Number(m[1]));
+        else reject(new Error(`no response: ${JSON.stringify(head.slice(0, 80))}`));
+      });
+    });
+  }
+
+  it('refuses more bytes than declared with 413 and stores nothing (6,345 against 10)', async () => {
+    const bytes = await png(40, 40);
+    expect(bytes.length).toBeGreaterThan(10);
+    const t = await ticket('image/png', 10);
+    const res = await put(t.url!, bytes);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    // No Content-Length at all (chunked): cut off as soon as the stream passes 10 bytes.
+    const chunked = await put(t.url!, Readable.toWeb(Readable.from([bytes])) as ReadableStream)
+      .then((r) => r.status)
+      .catch(() => 'closed');
+    expect([413, 'closed']).toContain(chunked);
+    expect(await leftovers(t.uploadId)).toEqual([]);
+  });
+
+  it('refuses a Content-Length that disagrees with the declared size', async () => {
+    const bytes = await png(40, 40);
+    const t = await ticket('image/png', bytes.length);
+    // Declares 10 bytes while the ticket (and the body sent) is the real size.
+    expect(await lyingPut(t.url!, 10, bytes)).toBe(400);
+    // Declares the real size plus one: 413 before a byte is read.
+    expect(await lyingPut(t.url!, bytes.length + 1, bytes)).toBe(413);
+    expect(await leftovers(t.uploadId)).toEqual([]);
+    // The other type than the one declared: 415.
+    const typed = await put(t.url!, bytes, 'image/jpeg');
+    expect(typed.status).toBe(415);
+    expect(await typed.json()).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+    expect((await put(t.url!, bytes)).status).toBe(200);
+    const done = await stack.gql(COMPLETE, { id: t.uploadId }, { token: ada.token });
+    expect(done.errors).toBeUndefined();
+  });
+
+  it('refuses a part larger than partSize, and a last part larger than the remainder', async () => {
+    const bytes = await mp4(1, '320x240', true);
+    const t = await ticket('video/mp4', bytes.length);
+    const size = t.partSize!;
+    const first = await put(t.parts[0]!.url, bytes.subarray(0, size + 1), 'video/mp4');
+    expect(first.status).toBe(413);
+    expect(await first.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    const short = await put(t.parts[0]!.url, bytes.subarray(0, size - 1), 'video/mp4');
+    expect(short.status).toBe(400);
+    const last = t.parts.at(-1)!;
+    const tail = bytes.subarray((last.partNumber - 1) * size);
+    const over = await put(last.url, Buffer.concat([tail, Buffer.alloc(1)]), 'video/mp4');
+    expect(over.status).toBe(413);
+    const multipartId = (
+      await stack.iso.query<{ m: string }>(
+        `SELECT upload_multipart_id AS m FROM posts.media WHERE id = $1`,
+        [t.uploadId],
+      )
+    )[0]!.m;
+    expect(await stack.app.storage.partSizes(`u/${t.uploadId}/original`, multipartId)).toEqual(
+      new Map(),
+    );
+  });
+
+  it('fails completeUpload when the stored object is not the declared size', async () => {
+    const bytes = await png(60, 40);
+    const t = await ticket('image/png', bytes.length + 5);
+    // As an S3 server that checks no signature would let it through.
+    await stack.app.storage.put(`u/${t.uploadId}/original`, bytes, { contentType: 'image/png' });
+    const done = await stack.gql(COMPLETE, { id: t.uploadId }, { token: ada.token });
+    expect(done.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(done.errors?.[0]?.message).toMatch(/declared/);
+    expect(await mediaRow(t.uploadId)).toEqual({
+      status: 'FAILED',
+      failure_code: 'BAD_USER_INPUT',
+    });
+    expect(await leftovers(t.uploadId)).toEqual([]);
+  });
+
+  it('checks the part sizes before joining them (total ≠ byteSize: FAILED, parts gone)', async () => {
+    const bytes = await mp4(1, '320x240', true);
+    const t = await ticket('video/mp4', bytes.length - 100);
+    const size = t.partSize!;
+    const key = `u/${t.uploadId}/original`;
+    const multipartId = (
+      await stack.iso.query<{ m: string }>(
+        `SELECT upload_multipart_id AS m FROM posts.media WHERE id = $1`,
+        [t.uploadId],
+      )
+    )[0]!.m;
+    const fs = stack.app.storage as FsStorage;
+    const parts = [];
+    for (const p of t.parts) {
+      // Straight into storage, past the route's checks: the last part 100 bytes too long.
+      const chunk = bytes.subarray((p.partNumber - 1) * size, p.partNumber * size);
+      const r = await fs.putPart(key, multipartId, p.partNumber, Readable.from([chunk]));
+      parts.push({ partNumber: p.partNumber, etag: r.etag });
+    }
+    const done = await stack.gql(COMPLETE, { id: t.uploadId, parts }, { token: ada.token });
+    expect(done.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(await mediaRow(t.uploadId)).toEqual({
+      status: 'FAILED',
+      failure_code: 'BAD_USER_INPUT',
+    });
+    expect(await leftovers(t.uploadId)).toEqual([]);
+    expect(await readdir(path.join(stack.storageDir, '.multipart'))).not.toContain(multipartId);
   });
 });
 

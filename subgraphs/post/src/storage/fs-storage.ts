@@ -9,6 +9,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { assertKey, assertPublicKey, isValidKey, ObjectNotFound } from './keys.js';
 import type { ObjectStorage } from './storage.js';
+import type { UploadTarget } from './upload-token.js';
 
 const UPLOAD_ID = /^[a-f0-9]{32}$/;
 const MAX_PARTS = 10_000;
@@ -18,15 +19,14 @@ export interface FsStorageOptions {
   /** e.g. `${PUBLIC_URL}` — publicUrl is `<base>/media/<key>`. */
   publicBaseUrl: string;
   /** Builds the URL of Mosaic's own upload route for a signed target (see upload-token.ts). */
-  presign: (
-    target: { key: string; contentType: string; uploadId?: string; partNumber?: number },
-    expiresSeconds: number,
-  ) => string;
+  presign: (target: UploadTarget, expiresSeconds: number) => string;
 }
 
 export interface WriteOptions {
   /** Fails with TooLarge as soon as more bytes than this arrive. */
   maxBytes?: number;
+  /** Exactly this many bytes: TooLarge as soon as more arrive, SizeMismatch if fewer did. */
+  exactBytes?: number;
   /** Runs after the last byte, before the object becomes visible; may throw to discard it. */
   beforeCommit?: () => Promise<void>;
 }
@@ -49,7 +49,8 @@ function hashing(): { stream: Transform; result: () => { etag: string; bytes: nu
       cb(null, chunk);
     },
   });
-  return { stream, result: () => ({ etag: `"${md5.digest('hex')}"`, bytes }) };
+  let etag: string | undefined;
+  return { stream, result: () => ({ etag: (etag ??= `"${md5.digest('hex')}"`), bytes }) };
 }
 
 export class FsStorage implements ObjectStorage {
@@ -84,9 +85,13 @@ export class FsStorage implements ObjectStorage {
     const tmp = path.join(this.root, '.tmp', randomBytes(16).toString('hex'));
     const h = hashing();
     const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+    const max = opts.exactBytes ?? opts.maxBytes;
     try {
-      if (opts.maxBytes === undefined) await pipeline(source, h.stream, createWriteStream(tmp));
-      else await pipeline(source, limitBytes(opts.maxBytes), h.stream, createWriteStream(tmp));
+      if (max === undefined) await pipeline(source, h.stream, createWriteStream(tmp));
+      else await pipeline(source, limitBytes(max), h.stream, createWriteStream(tmp));
+      const { bytes } = h.result();
+      if (opts.exactBytes !== undefined && bytes !== opts.exactBytes)
+        throw new SizeMismatch(opts.exactBytes, bytes);
       await opts.beforeCommit?.();
       await mkdir(path.dirname(target), { recursive: true });
       await rename(tmp, target);
@@ -95,6 +100,16 @@ export class FsStorage implements ObjectStorage {
       throw err;
     }
     return h.result();
+  }
+
+  async size(key: string): Promise<number | null> {
+    try {
+      const s = await stat(this.pathOf(key));
+      return s.isFile() ? s.size : null;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
   }
 
   async put(
@@ -156,8 +171,12 @@ export class FsStorage implements ObjectStorage {
     return `${this.opts.publicBaseUrl.replace(/\/$/, '')}/media/${encoded}`;
   }
 
-  async presignPut(key: string, contentType: string, expiresSeconds: number): Promise<string> {
-    return this.opts.presign({ key: assertKey(key), contentType }, expiresSeconds);
+  async presignPut(
+    key: string,
+    object: { contentType: string; size: number },
+    expiresSeconds: number,
+  ): Promise<string> {
+    return this.opts.presign({ key: assertKey(key), ...object }, expiresSeconds);
   }
 
   private partsDir(uploadId: string): string {
@@ -190,11 +209,22 @@ export class FsStorage implements ObjectStorage {
     key: string,
     uploadId: string,
     partNumber: number,
+    size: number,
     expiresSeconds: number,
   ): Promise<string> {
     checkPartNumber(partNumber);
     await this.manifest(key, uploadId);
-    return this.opts.presign({ key, contentType: '', uploadId, partNumber }, expiresSeconds);
+    return this.opts.presign({ key, contentType: '', size, uploadId, partNumber }, expiresSeconds);
+  }
+
+  async partSizes(key: string, uploadId: string): Promise<Map<number, number>> {
+    await this.manifest(key, uploadId);
+    const sizes = new Map<number, number>();
+    for (const name of await readdir(this.partsDir(uploadId))) {
+      const m = /^part-(\d+)$/.exec(name);
+      if (m) sizes.set(Number(m[1]), (await stat(path.join(this.partsDir(uploadId), name))).size);
+    }
+    return sizes;
   }
 
   /** Stores one part (the target of a part token); returns its ETag. */
@@ -277,6 +307,17 @@ function unquote(etag: string): string {
 function checkPartNumber(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > MAX_PARTS) {
     throw new MultipartError(`Part number must be 1-${MAX_PARTS}`);
+  }
+}
+
+export class SizeMismatch extends Error {
+  readonly expected: number;
+  readonly bytes: number;
+  constructor(expected: number, bytes: number) {
+    super(`Got ${bytes} bytes, expected ${expected}`);
+    this.name = 'SizeMismatch';
+    this.expected = expected;
+    this.bytes = bytes;
   }
 }
 

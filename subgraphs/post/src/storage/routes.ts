@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../../../lib/config.js';
-import { FsStorage, MultipartError, TooLarge } from './fs-storage.js';
+import { FsStorage, MultipartError, SizeMismatch, TooLarge } from './fs-storage.js';
 import { contentTypeForKey, isUploadKey, isValidKey } from './keys.js';
 import type { ObjectStorage } from './storage.js';
 import { verifyUploadToken, type UploadTarget } from './upload-token.js';
@@ -50,11 +50,6 @@ export function registerFsUploadRoutes(
   cfg: Config,
   gate: UploadGate,
 ): void {
-  // The largest object anyone may upload: a video at the video limit.
-  const maxBytes =
-    cfg.MEDIA_MAX_VIDEO_BYTES === 0 || cfg.MEDIA_MAX_IMAGE_BYTES === 0
-      ? Number.POSITIVE_INFINITY // 0 = no limit
-      : Math.max(cfg.MEDIA_MAX_VIDEO_BYTES, cfg.MEDIA_MAX_IMAGE_BYTES);
   void app.register(async (scope) => {
     // Stream the raw body ourselves: no parser, no body limit of the JSON kind.
     scope.removeAllContentTypeParsers();
@@ -70,31 +65,38 @@ export function registerFsUploadRoutes(
           ? fail(reply, req, 401, 'UNAUTHENTICATED', 'This upload URL has expired')
           : fail(reply, req, 403, 'FORBIDDEN', 'Invalid upload URL');
       }
-      // Too large, whether declared up front or found while streaming: close the connection
-      // so the client stops sending.
-      const tooLarge = () => {
-        reply.header('connection', 'close');
-        return fail(
-          reply,
-          req,
-          413,
-          'PAYLOAD_TOO_LARGE',
-          `Uploads are limited to ${maxBytes} bytes`,
-        );
-      };
-      const declared = Number(req.headers['content-length'] ?? NaN);
-      if (declared > maxBytes) return tooLarge();
       const t = v.target;
-      const refuse = (r: UploadRefusal) => {
-        reply.header('connection', 'close'); // the body is not read: stop the client sending
-        return fail(reply, req, r.status, r.code, r.error);
+      // Every refusal before the body is read closes the connection, so the client stops
+      // sending; a body too large is also cut off as soon as it passes the size.
+      const refuse = (status: number, code: string, error: string) => {
+        reply.header('connection', 'close');
+        return fail(reply, req, status, code, error);
       };
+      const tooLarge = () =>
+        refuse(413, 'PAYLOAD_TOO_LARGE', `This upload URL takes exactly ${t.size} bytes`);
+      const wrongSize = (got: number) =>
+        refuse(400, 'BAD_USER_INPUT', `Got ${got} bytes; this upload URL takes exactly ${t.size}`);
+
+      // The size (and type) signed into the token are what createUpload was told.
+      const length = req.headers['content-length'];
+      if (length !== undefined) {
+        const declared = Number(length);
+        if (declared > t.size) return tooLarge();
+        if (declared !== t.size) return wrongSize(declared);
+      }
+      if (t.contentType && mimeEssence(req.headers['content-type']) !== t.contentType) {
+        return refuse(
+          415,
+          'UNSUPPORTED_MEDIA_TYPE',
+          `Content-Type must be ${t.contentType}, as declared to createUpload`,
+        );
+      }
       const closed = await gate(t);
-      if (closed) return refuse(closed);
+      if (closed) return refuse(closed.status, closed.code, closed.error);
       // Asked again once the bytes are in, before they become the object: a completeUpload
       // that won the race in between makes this PUT store nothing.
       const opts = {
-        maxBytes,
+        exactBytes: t.size,
         beforeCommit: async () => {
           const late = await gate(t);
           if (late) throw new UploadClosed(late);
@@ -107,8 +109,11 @@ export function registerFsUploadRoutes(
             : await storage.write(storage.pathOf(t.key), req.raw, opts);
         return reply.code(200).header('etag', r.etag).send();
       } catch (err) {
-        if (err instanceof UploadClosed) return refuse(err.refusal);
+        if (err instanceof UploadClosed) {
+          return refuse(err.refusal.status, err.refusal.code, err.refusal.error);
+        }
         if (err instanceof TooLarge) return tooLarge();
+        if (err instanceof SizeMismatch) return wrongSize(err.bytes);
         if (err instanceof MultipartError) {
           return fail(reply, req, 400, 'BAD_USER_INPUT', err.message);
         }
@@ -119,6 +124,11 @@ export function registerFsUploadRoutes(
       }
     });
   });
+}
+
+/** `image/png; charset=x` → `image/png` (lower-cased); '' when absent. */
+function mimeEssence(header: string | undefined): string {
+  return (header ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
 interface ByteRange {

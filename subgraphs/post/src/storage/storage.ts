@@ -25,15 +25,29 @@ export interface ObjectStorage {
    * Throws InvalidObjectKey for upload originals (`u/…`): those are never public.
    */
   publicUrl(key: string): string;
-  presignPut(key: string, contentType: string, expiresSeconds: number): Promise<string>;
+  /** The object's size in bytes; null when there is none. */
+  size(key: string): Promise<number | null>;
+  /**
+   * A URL for one PUT of exactly `size` bytes with this Content-Type (fs: a signed token;
+   * s3: SigV4 with content-length and content-type among the signed headers).
+   */
+  presignPut(
+    key: string,
+    object: { contentType: string; size: number },
+    expiresSeconds: number,
+  ): Promise<string>;
   /** Returns the upload id. */
   startMultipart(key: string, contentType: string): Promise<string>;
+  /** A URL for one PUT of exactly `size` bytes as part `partNumber`. */
   presignPart(
     key: string,
     uploadId: string,
     partNumber: number,
+    size: number,
     expiresSeconds: number,
   ): Promise<string>;
+  /** Sizes of the parts uploaded so far; null when the server cannot list them. */
+  partSizes(key: string, uploadId: string): Promise<Map<number, number> | null>;
   completeMultipart(
     key: string,
     uploadId: string,

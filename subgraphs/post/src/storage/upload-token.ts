@@ -1,11 +1,15 @@
 // Signed, expiring tokens for fs-"presigned" upload URLs (PUT /v1/uploads/:token):
-// base64url(JSON payload) "." base64url(HMAC-SHA256). The key is derived from
+// base64url(JSON payload) "." base64url(HMAC-SHA256). The payload binds the key, the exact
+// byte count and the content type, as a signed S3 URL does. The key is derived from
 // INTERNAL_SIGNING_SECRET with a purpose label, so these tokens are useless elsewhere.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export interface UploadTarget {
   key: string;
+  /** The Content-Type the PUT must carry ('' for parts: the upload's type is set already). */
   contentType: string;
+  /** Exactly this many bytes: the declared byteSize, or this part's share of it. */
+  size: number;
   uploadId?: string;
   partNumber?: number;
 }
@@ -13,6 +17,7 @@ export interface UploadTarget {
 interface Payload {
   k: string;
   c: string;
+  n: number;
   u?: string;
   p?: number;
   /** Expiry, unix seconds. */
@@ -44,6 +49,7 @@ export function signUploadToken(
   const payload: Payload = {
     k: target.key,
     c: target.contentType,
+    n: target.size,
     e: Math.floor(now / 1000) + Math.max(1, Math.floor(expiresSeconds)),
   };
   if (target.uploadId !== undefined) payload.u = target.uploadId;
@@ -67,10 +73,18 @@ export function verifyUploadToken(secret: string, token: string, now = Date.now(
   } catch {
     return { ok: false, reason: 'invalid' };
   }
-  if (typeof p.k !== 'string' || typeof p.e !== 'number') return { ok: false, reason: 'invalid' };
+  // A token without a size (from before sizes were bound) takes nothing.
+  if (typeof p.k !== 'string' || typeof p.e !== 'number' || !validSize(p.n))
+    return { ok: false, reason: 'invalid' };
   if (p.e * 1000 <= now) return { ok: false, reason: 'expired' };
-  const target: UploadTarget = { key: p.k, contentType: typeof p.c === 'string' ? p.c : '' };
+  const target: UploadTarget = {
+    key: p.k,
+    contentType: typeof p.c === 'string' ? p.c : '',
+    size: p.n,
+  };
   if (typeof p.u === 'string') target.uploadId = p.u;
   if (typeof p.p === 'number') target.partNumber = p.p;
   return { ok: true, target };
 }
+
+const validSize = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
