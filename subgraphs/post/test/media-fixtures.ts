@@ -1,7 +1,7 @@
 // Test media made on the spot with sharp and ffmpeg (nothing is downloaded): JPEGs with
 // hand-written EXIF (orientation + GPS), pixel-bomb PNG headers, real HEIC files (an x265
 // frame wrapped in a HEIF container) and short MP4/MOV/WebM clips.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp, { type Sharp } from 'sharp';
@@ -175,6 +175,67 @@ export async function clip(
       60_000,
     );
     return readFile(rotated);
+  });
+}
+
+/** Where the fixture below says it was shot (the Eiffel Tower), as ISO 6709. */
+export const SECRET_LOCATION = '+48.8582+002.2945';
+
+/**
+ * An MP4 as a phone writes it, plus some: the location as `©xyz` and as the mdta key
+ * com.apple.quicktime.location.ISO6709, a title, a creation time, stream titles and a
+ * subtitle track (standing in for data tracks such as GPS telemetry).
+ */
+export async function mp4WithMetadata(): Promise<Buffer> {
+  return withTmp(async (dir) => {
+    const subs = path.join(dir, 'subs.srt');
+    await writeFile(subs, '1\n00:00:00,000 --> 00:00:02,000\nSecret subtitle at home\n');
+    const out = path.join(dir, 'tagged.mp4');
+    await run(
+      binaries().ffmpeg,
+      ['-v', 'error', '-nostdin', '-y']
+        .concat(['-f', 'lavfi', '-i', 'testsrc=duration=2:size=320x240:rate=15'])
+        .concat(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', '-i', subs])
+        .concat(['-map', '0', '-map', '1', '-map', '2'])
+        .concat(['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'])
+        .concat(['-c:a', 'aac', '-c:s', 'mov_text', '-t', '2'])
+        .concat(['-metadata', `location=${SECRET_LOCATION}/`])
+        .concat(['-metadata', `com.apple.quicktime.location.ISO6709=${SECRET_LOCATION}+035.000/`])
+        .concat(['-metadata', 'com.apple.quicktime.make=SecretPhone'])
+        .concat([
+          '-metadata',
+          'title=Secret title',
+          '-metadata',
+          'creation_time=2021-06-05T04:03:02Z',
+        ])
+        .concat(['-metadata:s:v:0', 'title=Secret stream title'])
+        .concat(['-movflags', 'use_metadata_tags', out]),
+      60_000,
+    );
+    return readFile(out);
+  });
+}
+
+export interface Probed {
+  format: { tags?: Record<string, string> };
+  streams: {
+    codec_type: string;
+    tags?: Record<string, string>;
+    side_data_list?: { rotation?: number }[];
+  }[];
+}
+
+/** ffprobe's view of a video: container and stream tags, streams, side data. */
+export async function probeVideo(video: Buffer): Promise<Probed> {
+  return withTmp(async (dir) => {
+    const file = path.join(dir, 'probe');
+    await writeFile(file, video);
+    const out = await run(
+      binaries().ffprobe,
+      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file],
+      60_000,
+    );
+    return JSON.parse(out) as Probed;
   });
 }
 

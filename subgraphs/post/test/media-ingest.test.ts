@@ -26,9 +26,12 @@ import {
   heic,
   jpeg,
   jpegWithExif,
+  mp4WithMetadata,
   noisePng,
   png,
   pngClaiming,
+  probeVideo,
+  SECRET_LOCATION,
 } from './media-fixtures.js';
 
 const limits: MediaLimits = mediaLimits(parseConfig({ NODE_ENV: 'test' }));
@@ -286,13 +289,49 @@ describe('videos', () => {
     expect([poster.format, poster.width, poster.height]).toEqual(['jpeg', w, h]);
   };
 
-  it('probes an MP4: duration, dimensions, poster; the original is stored as is', async () => {
+  it('probes an MP4: duration, dimensions, poster; the streams are stored as they came', async () => {
     const src = await clip('mp4', { width: 320, height: 240 });
     const m = await ingest(src);
     await expectVideo(m, 'video/mp4', 320, 240);
     expect(m.key).toMatch(/\/video\.mp4$/);
     expect(m.bytes).toBe(src.length);
-    expect((await readObject(storage, m.key)).equals(src)).toBe(true);
+    // A remux, not the upload: same streams (copied, not re-encoded), no container tags.
+    const stored = await probeVideo(await readObject(storage, m.key));
+    expect(stored.streams.map((st) => st.codec_type)).toEqual(['video', 'audio']);
+    expect(stored.format.tags?.encoder).toBeUndefined();
+  });
+
+  it('strips container and stream metadata from a video (location, title, dates, tracks)', async () => {
+    const src = await mp4WithMetadata();
+    const before = await probeVideo(src);
+    // The fixture does carry what a phone writes.
+    expect(before.format.tags).toMatchObject({
+      location: `${SECRET_LOCATION}/`,
+      'com.apple.quicktime.location.ISO6709': `${SECRET_LOCATION}+035.000/`,
+      title: 'Secret title',
+    });
+    expect(before.streams.map((st) => st.codec_type)).toEqual(['video', 'audio', 'subtitle']);
+    expect(src.includes(SECRET_LOCATION)).toBe(true);
+
+    const m = await ingest(src);
+    const bytes = await readObject(storage, m.key);
+    const after = await probeVideo(bytes);
+    const formatTags = Object.keys(after.format.tags ?? {});
+    for (const tag of formatTags) expect(tag).not.toMatch(/location|title|creation_time|make|©/i);
+    expect(after.streams.map((st) => st.codec_type)).toEqual(['video', 'audio']);
+    for (const st of after.streams) {
+      expect(st.tags?.title).toBeUndefined();
+      expect(st.tags?.creation_time).toBeUndefined();
+    }
+    for (const secret of [
+      SECRET_LOCATION,
+      'Secret title',
+      'Secret stream',
+      'SecretPhone',
+      'Secret subtitle',
+    ])
+      expect(bytes.includes(secret), secret).toBe(false);
+    await expectVideo(m, 'video/mp4', 320, 240);
   });
 
   it('probes a WebM and a MOV', async () => {
@@ -310,9 +349,13 @@ describe('videos', () => {
     );
   });
 
-  it('honours rotation metadata (a portrait phone video)', async () => {
+  it('honours rotation metadata (a portrait phone video), and keeps it when stripping', async () => {
     const m = await ingest(await clip('mp4', { width: 320, height: 240, rotate: 90 }));
     await expectVideo(m, 'video/mp4', 240, 320);
+    const stored = await probeVideo(await readObject(storage, m.key));
+    const video = stored.streams.find((st) => st.codec_type === 'video')!;
+    const rotation = video.side_data_list?.find((d) => d.rotation !== undefined)?.rotation;
+    expect(Math.abs(rotation ?? Number(video.tags?.rotate ?? 0))).toBe(90);
   });
 });
 

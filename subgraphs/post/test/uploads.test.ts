@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasExifBytes, jpegWithGps, mp4, noisePng, png } from './support/fixtures.js';
 import type { MediaView } from '../src/media-records.js';
+import { mp4WithMetadata, probeVideo, SECRET_LOCATION } from './media-fixtures.js';
 import type { FsStorage } from '../src/storage/fs-storage.js';
 import { startPostStack, type PostStack } from './support/post-stack.js';
 
@@ -129,6 +130,25 @@ describe('POST /v1/media', () => {
     });
     expect(r.status).toBe(413);
     expect(r.body.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('stores a video without its location, title or dates (remuxed, not byte-identical)', async () => {
+    const src = await mp4WithMetadata();
+    expect(src.includes(SECRET_LOCATION)).toBe(true);
+    const r = await upload(ada.token, src, 'IMG_0001.mp4', { declaredType: 'video/mp4' });
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({ type: 'VIDEO', mimeType: 'video/mp4', width: 320, height: 240 });
+    const stored = await fetchBytes(r.body.url);
+    expect(stored.equals(src)).toBe(false);
+    expect(stored.includes(SECRET_LOCATION)).toBe(false);
+    expect(stored.includes('Secret title')).toBe(false);
+    const probed = await probeVideo(stored);
+    const tags = { ...probed.format.tags };
+    for (const st of probed.streams) Object.assign(tags, st.tags);
+    expect(Object.keys(tags).filter((t) => /location|title|creation_time|make/i.test(t))).toEqual(
+      [],
+    );
+    expect(probed.streams.map((st) => st.codec_type)).toEqual(['video', 'audio']);
   });
 
   it('answers 401 without a signed-in user and 400 without a file', async () => {

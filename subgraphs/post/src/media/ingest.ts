@@ -1,5 +1,6 @@
 // Media ingestion: stream to a temp file, judge the type from the bytes, validate limits,
-// process (sharp / ffmpeg) and store. Nothing is kept from a rejected upload.
+// process (sharp / ffmpeg) and store. Nothing is kept from a rejected upload, and no
+// stored object keeps the upload's metadata (EXIF, GPS, video tags).
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
@@ -488,6 +489,7 @@ async function blurhashOf(image: Buffer): Promise<string | null> {
 // ---- video ------------------------------------------------------------------------------
 
 interface ProbeStream {
+  index?: number;
   codec_type?: string;
   width?: number;
   height?: number;
@@ -499,6 +501,44 @@ interface ProbeStream {
 
 const PROBE_TIMEOUT_MS = 60_000;
 const POSTER_TIMEOUT_MS = 120_000;
+/** A stream copy of up to MEDIA_MAX_VIDEO_BYTES: bound by disk speed, not CPU. */
+const REMUX_TIMEOUT_MS = 600_000;
+
+const MUXERS: Partial<Record<Format, { format: string; args: string[] }>> = {
+  mp4: { format: 'mp4', args: ['-movflags', '+faststart'] },
+  mov: { format: 'mov', args: ['-movflags', '+faststart'] },
+  webm: { format: 'webm', args: [] },
+};
+
+/**
+ * Copies the video (the stream we probed) and its audio into a fresh container without
+ * any metadata: container and stream tags (location, ©xyz, com.apple.quicktime.location.*,
+ * title, creation_time, encoder, device make/model), chapters, and every other stream
+ * (data tracks such as GPS/telemetry or timecode, subtitles, cover art). Nothing is
+ * re-encoded; the display matrix (rotation) is stream side data and survives.
+ */
+async function remuxWithoutMetadata(
+  ctx: ProcessContext,
+  videoIndex: number,
+  out: string,
+): Promise<void> {
+  const muxer = MUXERS[ctx.kind.format];
+  if (!muxer) throw new MediaRejected('UNSUPPORTED_MEDIA_TYPE', UNSUPPORTED);
+  try {
+    await run(
+      binaries().ffmpeg,
+      ['-v', 'error', '-nostdin', '-y', '-i', ctx.file]
+        .concat(['-map', `0:${videoIndex}`, '-map', '0:a?'])
+        .concat(['-map_metadata', '-1', '-map_chapters', '-1', '-c', 'copy'])
+        .concat(['-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact'])
+        .concat(muxer.args, ['-f', muxer.format, out]),
+      REMUX_TIMEOUT_MS,
+    );
+  } catch (err) {
+    if (err instanceof ToolFailed && err.timedOut) throw err;
+    throw new MediaRejected('BAD_USER_INPUT', 'The video could not be processed');
+  }
+}
 
 async function processVideo(ctx: ProcessContext): Promise<IngestedMedia> {
   const { ffmpeg, ffprobe } = binaries();
@@ -570,8 +610,12 @@ async function processVideo(ctx: ProcessContext): Promise<IngestedMedia> {
   const ext = ctx.kind.format;
   const key = `${ctx.opts.keyPrefix}/video.${ext}`;
   const posterKey = `${ctx.opts.keyPrefix}/poster.jpg`;
+  // What is stored is the remux, never the upload: videos keep no metadata, as images don't.
+  const clean = path.join(ctx.dir, `clean.${ext}`);
+  await remuxWithoutMetadata(ctx, video.index ?? 0, clean);
+  const cleanBytes = (await stat(clean)).size;
   // A large video is read back once more: keep its spent Buffers from piling up (lib/memory.ts).
-  await store(ctx, key, createReadStream(ctx.file).pipe(collectEvery()), ctx.kind.mime, ctx.bytes);
+  await store(ctx, key, createReadStream(clean).pipe(collectEvery()), ctx.kind.mime, cleanBytes);
   await store(ctx, posterKey, poster, 'image/jpeg', poster.length);
   return {
     type: 'VIDEO',
