@@ -6,6 +6,7 @@ import Fastify, {
   LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
 import type { Logger } from '../logger.js';
@@ -78,6 +79,26 @@ export function createHttpServer(opts: ServiceHttpOptions): FastifyInstance {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    // A malformed percent-escape in the path (`/media/%E0%A4%A`): the API's error shape
+    // and request id instead of Fastify's own body. No hook runs for these, so the headers
+    // a JSON error needs anywhere (the /media ones included) are set here.
+    frameworkErrors: (err, req, reply) => {
+      void (reply as FastifyReply)
+        .code(400)
+        .headers({
+          'x-request-id': req.id,
+          'x-content-type-options': 'nosniff',
+          'content-security-policy': "default-src 'none'; sandbox",
+        })
+        .send({
+          error:
+            err.code === 'FST_ERR_BAD_URL'
+              ? 'The URL is malformed (bad percent-encoding)'
+              : 'Bad request',
+          code: 'BAD_USER_INPUT',
+          requestId: req.id,
+        });
+    },
   });
 
   app.addHook('onRequest', async (req, reply) => {

@@ -598,3 +598,105 @@ describe('direct calls past the gateway', () => {
     expect(failures).toEqual([]);
   });
 });
+
+describe('media proxy (GET /media/*, PUT /v1/uploads/*)', () => {
+  // Signs of a route other than a media file: Prometheus text, the readiness report, an
+  // internal route's answer.
+  const ELSEWHERE = /# HELP|# TYPE|process_cpu|"checks"|service token|"posts"/;
+
+  it('never resolves a media path to another route of the post service', async () => {
+    const paths = [
+      '/media/../metrics',
+      '/media/../../metrics',
+      '/media/%2e%2e/metrics',
+      '/media/%2E%2E/metrics',
+      '/media/.%2e/metrics',
+      '/media/..%2fmetrics',
+      '/media/..%2Fmetrics',
+      '/media/m%2F..%2F..%2Fmetrics',
+      '/media/%2e%2e%2fmetrics',
+      '/media/..%5cmetrics',
+      '/media/..\\metrics',
+      '/media/./metrics',
+      '/media/%2e/metrics',
+      '/media//metrics',
+      '/media/%2Fmetrics',
+      '/media/..;/metrics',
+      '/%6Dedia/../metrics',
+      '/media/../ready',
+      '/media/%2e%2e/ready',
+      '/media/../health',
+      '/media/../internal/v1/posts',
+      '/media/%2e%2e/internal/v1/posts',
+      '/media/m/x.jpg%00',
+      '/media/m/%00/x.jpg',
+      '/media/%252e%252e/metrics',
+    ];
+    const failures: string[] = [];
+    for (const path of paths) {
+      for (const method of ['GET', 'HEAD']) {
+        const r = await rawPath(stack.gatewayUrl, path, { method });
+        if (![400, 404].includes(r.status) || ELSEWHERE.test(r.text))
+          failures.push(`${method} ${path}: ${r.status} ${r.text.slice(0, 80)}`);
+        expectNoLeak(r);
+      }
+    }
+    for (const path of [
+      '/v1/uploads/../metrics',
+      '/v1/uploads/%2e%2e/%2e%2e/internal/v1/media',
+      '/v1/uploads/a.b%2F..%2F..%2Fmetrics',
+      '/v1/uploads/a.b/../../ready',
+    ]) {
+      const r = await rawPath(stack.gatewayUrl, path, {
+        method: 'PUT',
+        headers: { 'content-type': 'image/jpeg' },
+        body: 'xx',
+      });
+      if (![403, 404].includes(r.status) || ELSEWHERE.test(r.text))
+        failures.push(`PUT ${path}: ${r.status} ${r.text.slice(0, 80)}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('serves media and its errors with nosniff, a sandboxing CSP and CORP', async () => {
+    const owner = await account('media_hdr');
+    const m = multipart([
+      { name: 'file', value: await jpeg(32, 32), filename: 'a.jpg', type: 'image/jpeg' },
+    ]);
+    const up = await raw(`${stack.gatewayUrl}/v1/media`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${owner.token}`,
+        'content-type': m.contentType,
+        'x-forwarded-for': freshIp(),
+      },
+      body: m.body,
+    });
+    expect(up.status, up.text).toBe(201);
+    const path = new URL((up.json as unknown as { url: string }).url).pathname;
+    const answers: [string, Raw][] = [
+      ['file', await rawPath(stack.gatewayUrl, path)],
+      ['HEAD', await rawPath(stack.gatewayUrl, path, { method: 'HEAD' })],
+      ['missing', await rawPath(stack.gatewayUrl, '/media/m/nothing-here.jpg')],
+      ['traversal', await rawPath(stack.gatewayUrl, '/media/../metrics')],
+      ['bad escape', await rawPath(stack.gatewayUrl, '/media/%E0%A4%A')],
+    ];
+    expect(answers.map(([k, r]) => `${k} ${r.status}`)).toEqual([
+      'file 200',
+      'HEAD 200',
+      'missing 404',
+      'traversal 404',
+      'bad escape 400',
+    ]);
+    for (const [kind, r] of answers) {
+      expect(r.headers.get('x-content-type-options'), kind).toBe('nosniff');
+      expect(r.headers.get('content-security-policy'), kind).toMatch(/default-src 'none'/);
+      expect(r.headers.get('content-security-policy'), kind).toMatch(/sandbox/);
+      // A malformed URL is answered before routing, with the headers every error gets.
+      if (kind !== 'bad escape')
+        expect(r.headers.get('cross-origin-resource-policy'), kind).toBe('cross-origin');
+    }
+    expect(codeOf(answers[4]![1])).toBe('BAD_USER_INPUT');
+    expect(answers[0]![1].headers.get('content-type')).toBe('image/jpeg');
+  });
+});

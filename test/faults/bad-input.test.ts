@@ -1164,6 +1164,13 @@ describe('REST routes', () => {
         status: 404,
       }),
     ),
+    ...['/v1/posts/%E0%A4%A', '/media/m/%E0%A4%A.jpg', '/v1/feed%ZZ'].map((path) => ({
+      name: `GET ${path} (malformed percent-escape)`,
+      run: () => raw(`${stack.gatewayUrl}${path}`),
+      code: 'BAD_USER_INPUT',
+      status: 400,
+      check: (r: Raw) => expect(r.headers.get('x-request-id')).toBeTruthy(),
+    })),
     {
       name: 'GET /v1/posts/:id forged token',
       run: () =>

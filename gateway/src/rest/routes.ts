@@ -10,6 +10,7 @@ import { GraphQLError, OperationTypeNode } from 'graphql';
 import type { RedisClient as Redis } from '../../../lib/redis.js';
 import type { Config } from '../../../lib/config.js';
 import { ErrorCode, httpStatusFor } from '../../../lib/errors.js';
+import { mediaKeyFromRawPath, mediaKeyPath } from '../../../lib/media-keys.js';
 import {
   VIEWER_CONTEXT_HEADER,
   signViewerContext,
@@ -204,7 +205,32 @@ const FORWARDED_FILE_HEADERS = [
   'etag',
   'last-modified',
   'cache-control',
+  'location', // S3 storage: a redirect to the object's URL
 ];
+
+/**
+ * On every /media answer, files and errors alike: never sniffed into HTML, never run as a
+ * document (a crafted "image" opened directly gets no script, forms or same-origin), and
+ * embeddable by the app on its own origin.
+ */
+const MEDIA_SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; sandbox",
+  'cross-origin-resource-policy': 'cross-origin',
+};
+
+/** An upload capability token: base64url payload "." base64url MAC (post storage). */
+const UPLOAD_TOKEN = /^[A-Za-z0-9_-]{1,4096}\.[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * The raw (not decoded) path of a URL after its first `n` segments, no query: what a
+ * `/prefix/*` route matched, whatever escapes spelled the prefix (`/%6Dedia/...`).
+ */
+const rawPathAfter = (url: string, n: number) =>
+  (url.split('?', 1)[0] ?? '')
+    .split('/')
+    .slice(n + 1)
+    .join('/');
 
 export function registerRestRoutes(http: FastifyInstance, opts: RestOptions): void {
   const { cfg } = opts;
@@ -290,10 +316,16 @@ export function registerRestRoutes(http: FastifyInstance, opts: RestOptions): vo
         refuseBody(reply);
         return sendError(reply, ErrorCode.PAYLOAD_TOO_LARGE, 'The part is too large');
       }
+      // Only a well-formed token goes on, in a path built here: never `..` or an escape.
+      const token = rawPathAfter(req.url, 2);
+      if (!UPLOAD_TOKEN.test(token)) {
+        refuseBody(reply);
+        return sendError(reply, ErrorCode.FORBIDDEN, 'Invalid upload URL');
+      }
       let res: Awaited<ReturnType<typeof forwardBody>>;
       try {
         res = await forwardBody(
-          postUrl(req.url),
+          postUrl(`/v1/uploads/${token}`),
           'PUT',
           {
             'content-type': req.headers['content-type'] ?? 'application/octet-stream',
@@ -314,13 +346,25 @@ export function registerRestRoutes(http: FastifyInstance, opts: RestOptions): vo
     });
   });
 
-  // anyone (media URLs are public) | Range, ETag, immutable caching from the post service
+  // Security headers on everything under /media: files, redirects and errors (onSend runs
+  // for every answer routed here; a malformed URL gets them in lib/http/server.ts).
+  http.addHook('onSend', async (req, reply, payload) => {
+    if (req.url.startsWith('/media/') || req.routeOptions.url === '/media/*')
+      reply.headers(MEDIA_SECURITY_HEADERS);
+    return payload;
+  });
+
+  // anyone (media URLs are public) | Range, ETag, immutable caching from the post service;
+  // 404 for anything that is not a media key (`..`, encoded slashes, NUL, …)
   http.route({
     method: ['GET', 'HEAD'],
     url: '/media/*',
     exposeHeadRoute: false,
     handler: async (req, reply) => {
-      const path = req.url.slice(req.url.indexOf('/media/'));
+      // The raw path, decoded once here: the router's decoded wildcard cannot tell `a%2Fb`
+      // from `a/b`, and the URL the proxy builds must not resolve `..` past /media.
+      const key = mediaKeyFromRawPath(rawPathAfter(req.url, 1));
+      if (key === null) return sendError(reply, ErrorCode.NOT_FOUND, 'Not found');
       const headers: Record<string, string> = { 'x-request-id': req.id };
       for (const h of ['range', 'if-none-match', 'if-modified-since', 'if-range']) {
         const v = req.headers[h];
@@ -330,7 +374,7 @@ export function registerRestRoutes(http: FastifyInstance, opts: RestOptions): vo
       try {
         res = await new Promise<IncomingMessage>((resolve, reject) => {
           const upstream = httpRequest(
-            postUrl(path),
+            postUrl(`/media/${mediaKeyPath(key)}`),
             { method: req.method, headers: injectHeaders({ ...headers }) },
             resolve,
           );
