@@ -32,12 +32,15 @@ import {
   registerRestRoutes,
   supergraphSubgraphUrl,
   uploadRateLimitPlugin,
+  type ProxyTimeouts,
 } from './rest/routes.js';
 
 export interface GatewayOptions {
   port?: number;
   /** Subgraph name → URL, overriding the supergraph's (tests, docker compose). */
   subgraphUrls?: Record<string, string>;
+  /** Overrides of the REST proxy's timeouts (tests; rest/routes.ts PROXY_TIMEOUTS). */
+  restTimeouts?: Partial<ProxyTimeouts>;
 }
 
 function subgraphUrlOverrides(cfg: Config): Record<string, string> {
@@ -150,6 +153,7 @@ export async function startGateway(
     redis,
     apollo,
     uploadLimiter,
+    ...(opts.restTimeouts ? { timeouts: opts.restTimeouts } : {}),
     postSubgraphUrl:
       urls.post ??
       supergraphSubgraphUrl(readFileSync(cfg.SUPERGRAPH_PATH, 'utf8'), 'post') ??

@@ -29,6 +29,8 @@ export interface RestOptions {
   /** The post subgraph's GraphQL URL; its other routes live beside it. */
   postSubgraphUrl: string;
   uploadLimiter: Limiter;
+  /** Overrides of PROXY_TIMEOUTS (tests). */
+  timeouts?: Partial<ProxyTimeouts>;
 }
 
 /** Uploads (POST /v1/media and createUpload) per user per minute. */
@@ -161,6 +163,30 @@ function refuseBody(reply: FastifyReply) {
   reply.header('connection', 'close');
 }
 
+// Timeouts of the calls to the post service, so a stuck service cannot hold client
+// requests (and their sockets) forever. Uploads get no total cap (a 1 GB upload takes as
+// long as it takes): only an idle limit while bytes flow, then a deadline for the answer.
+export const PROXY_TIMEOUTS = {
+  /** GET/HEAD /media/*: from sending the request to the response headers. */
+  mediaHeadersMs: 10_000,
+  /** GET /media/*: no byte from the post service for this long ends the stream. */
+  mediaIdleMs: 30_000,
+  /** Uploads: no byte in either direction for this long while the body streams. */
+  uploadIdleMs: 60_000,
+  /** Uploads: from the last byte sent to the answer (ingest probes video for up to 60 s
+   * and cuts a poster for up to 120 s). */
+  uploadAnswerMs: 300_000,
+};
+export type ProxyTimeouts = typeof PROXY_TIMEOUTS;
+
+/** The post service did not answer (or went quiet) within a proxy timeout. */
+class UpstreamTimeout extends Error {
+  constructor(what: string) {
+    super(`post service timed out (${what})`);
+    this.name = 'UpstreamTimeout';
+  }
+}
+
 /**
  * Streams a request body to the post service with node:http and stream.pipeline, so
  * backpressure holds end to end and no chunk is copied (fetch's web streams copy every
@@ -172,13 +198,34 @@ function forwardBody(
   method: string,
   headers: Record<string, string>,
   body: IncomingMessage,
+  timeouts: ProxyTimeouts,
 ): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
   return new Promise((resolve, reject) => {
     let answered = false;
+    let answerTimer: NodeJS.Timeout | undefined;
     // traceparent: the post service continues this request's trace.
     const upstream = httpRequest(target, { method, headers: injectHeaders({ ...headers }) });
+    // Errors once the body is sent (a timeout while waiting) reach no pipeline: here. After
+    // an answer, the upstream closing while the body still streams is its choice.
+    upstream.on('error', (err) => {
+      if (!answered) reject(err);
+    });
+    const idle = () => upstream.destroy(new UpstreamTimeout('idle'));
+    upstream.setTimeout(timeouts.uploadIdleMs, idle);
+    upstream.on('finish', () => {
+      // The whole body is sent: ingest may take a while with no bytes moving.
+      if (answered) return;
+      upstream.setTimeout(0);
+      answerTimer = setTimeout(
+        () => upstream.destroy(new UpstreamTimeout('answer')),
+        timeouts.uploadAnswerMs,
+      );
+    });
+    upstream.on('close', () => clearTimeout(answerTimer));
     upstream.on('response', (res) => {
       answered = true;
+      clearTimeout(answerTimer);
+      upstream.setTimeout(timeouts.uploadIdleMs, idle);
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
@@ -239,7 +286,18 @@ export function registerRestRoutes(http: FastifyInstance, opts: RestOptions): vo
   const postUrl = (path: string) => new URL(path, postBase).toString();
   const maxUpload =
     Math.max(cfg.MEDIA_MAX_IMAGE_BYTES, cfg.MEDIA_MAX_VIDEO_BYTES) + MULTIPART_OVERHEAD;
+  const timeouts = { ...PROXY_TIMEOUTS, ...opts.timeouts };
   const unavailable = (reply: FastifyReply, err: unknown) => {
+    // The client may still be sending a body: close, so it stops.
+    refuseBody(reply);
+    if (err instanceof UpstreamTimeout) {
+      reply.request.log.warn({ err }, 'post service timed out');
+      return reply.code(504).send({
+        error: 'The media service did not answer in time; try again',
+        code: ErrorCode.SERVICE_UNAVAILABLE,
+        requestId: reply.request.id,
+      });
+    }
     reply.request.log.warn({ err }, 'post service unreachable');
     return sendError(reply, ErrorCode.SERVICE_UNAVAILABLE, 'Service temporarily unavailable');
   };
@@ -298,6 +356,7 @@ export function registerRestRoutes(http: FastifyInstance, opts: RestOptions): vo
             'x-request-id': req.id,
           },
           req.raw,
+          timeouts,
         );
       } catch (err) {
         return unavailable(reply, err);
@@ -335,6 +394,7 @@ export function registerRestRoutes(http: FastifyInstance, opts: RestOptions): vo
             'x-request-id': req.id,
           },
           req.raw,
+          timeouts,
         );
       } catch (err) {
         return unavailable(reply, err);
@@ -376,9 +436,22 @@ export function registerRestRoutes(http: FastifyInstance, opts: RestOptions): vo
           const upstream = httpRequest(
             postUrl(`/media/${mediaKeyPath(key)}`),
             { method: req.method, headers: injectHeaders({ ...headers }) },
-            resolve,
+            (r) => {
+              clearTimeout(deadline);
+              upstream.setTimeout(timeouts.mediaIdleMs, () =>
+                upstream.destroy(new UpstreamTimeout('idle')),
+              );
+              resolve(r);
+            },
           );
-          upstream.on('error', reject);
+          const deadline = setTimeout(
+            () => upstream.destroy(new UpstreamTimeout('headers')),
+            timeouts.mediaHeadersMs,
+          );
+          upstream.on('error', (err) => {
+            clearTimeout(deadline);
+            reject(err);
+          });
           upstream.end();
         });
       } catch (err) {
