@@ -3,7 +3,9 @@
 // side effect is done; a bounded number of messages in flight. Every payload is checked
 // against the event contract (lib/events.ts) before the handler sees it: one that fails can
 // never succeed and is dead-lettered at once. A handler failure is retried with a growing
-// delay (nak) up to maxDeliver deliveries, then dead-lettered too (lib/dead-letters.ts).
+// delay (nak) up to maxDeliver deliveries, then dead-lettered too (lib/dead-letters.ts) —
+// unless it failed because a dependency was down (lib/errors.ts isUnavailable): an outage
+// is not the event's fault, so those retries go on, bounded only by maxOutageDeliveries.
 import {
   AckPolicy,
   DeliverPolicy,
@@ -14,6 +16,7 @@ import {
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { parseEvent, unprefixSubject, type ContractEvent, type EventCheck } from './events.js';
 import { deadLetter, type DeadLetterReason } from './dead-letters.js';
+import { isUnavailable } from './errors.js';
 import type { Logger } from './logger.js';
 import { SpanKind, TRACEPARENT, contextFromTraceparent, inSpan } from './tracing.js';
 import { addConsumerPendingSource, cached, eventLag, eventsDeadLettered } from './metrics.js';
@@ -39,6 +42,8 @@ export interface ConsumerOptions {
   ackWaitMs?: number;
   /** Deliveries of a message whose handler keeps failing before it is dead-lettered. */
   maxDeliver?: number;
+  /** Deliveries before an event that keeps failing for an outage (isUnavailable) is dead-lettered. */
+  maxOutageDeliveries?: number;
   /** Delay before the first retry; each further one doubles, up to MAX_RETRY_DELAY_MS. */
   retryDelayMs?: number;
   logger: Logger;
@@ -59,6 +64,8 @@ export interface RunningConsumer {
 // few minutes (graph subgraph, Postgres) is retried through; a longer one ends in the DLQ,
 // from which `npm run dlq:replay` brings the events back.
 export const MAX_DELIVER = 10;
+/** At the longest delay (5 min) about a week of retries: as long as the outbox keeps events. */
+export const MAX_OUTAGE_DELIVERIES = 2000;
 export const RETRY_DELAY_MS = 2000;
 export const MAX_RETRY_DELAY_MS = 300_000;
 const PENDING_CACHE_MS = 5000;
@@ -70,11 +77,13 @@ export function retryDelay(deliveryCount: number, baseMs = RETRY_DELAY_MS): numb
 }
 
 /**
- * The server's limit is one above ours: the handler gives up (dead-letters) at maxDeliver,
- * and the spare delivery still reaches it when that last attempt was lost (a crash, an ack
- * timeout, a failed dead-letter publish). Without it the server would stop silently.
+ * The server's limit is one above the longest the handler ever retries (an outage): the
+ * handler gives up (dead-letters) itself, and the spare delivery still reaches it when that
+ * last attempt was lost (a crash, an ack timeout, a failed dead-letter publish). Without it
+ * the server would stop delivering silently.
  */
-const serverMaxDeliver = (maxDeliver: number) => maxDeliver + 1;
+const serverMaxDeliver = (opts: { maxDeliver?: number; maxOutageDeliveries?: number }) =>
+  Math.max(opts.maxDeliver ?? MAX_DELIVER, opts.maxOutageDeliveries ?? MAX_OUTAGE_DELIVERIES) + 1;
 
 /** When the event happened: the newest of its timestamps (post.deleted also carries createdAt). */
 function eventTime(payload: unknown): number | null {
@@ -89,7 +98,14 @@ const PULL_EXPIRES_MS = 5000;
 export async function ensureConsumer(
   opts: Pick<
     ConsumerOptions,
-    'nc' | 'stream' | 'durable' | 'filterSubject' | 'maxAckPending' | 'ackWaitMs' | 'maxDeliver'
+    | 'nc'
+    | 'stream'
+    | 'durable'
+    | 'filterSubject'
+    | 'maxAckPending'
+    | 'ackWaitMs'
+    | 'maxDeliver'
+    | 'maxOutageDeliveries'
   >,
 ): Promise<void> {
   const jsm = await jetstreamManager(opts.nc);
@@ -100,7 +116,7 @@ export async function ensureConsumer(
     filter_subject: opts.filterSubject,
     max_ack_pending: opts.maxAckPending ?? 1000,
     ack_wait: nanos(opts.ackWaitMs ?? 30_000),
-    max_deliver: serverMaxDeliver(opts.maxDeliver ?? MAX_DELIVER),
+    max_deliver: serverMaxDeliver(opts),
   };
   try {
     await jsm.consumers.info(opts.stream, opts.durable);
@@ -131,6 +147,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
   const log = opts.logger.child({ component: 'consumer', durable: opts.durable });
   const ackWaitMs = opts.ackWaitMs ?? 30_000;
   const maxDeliver = opts.maxDeliver ?? MAX_DELIVER;
+  const maxOutageDeliveries = opts.maxOutageDeliveries ?? MAX_OUTAGE_DELIVERIES;
   let handled = 0;
   const inFlight = new Set<Promise<void>>();
 
@@ -217,13 +234,14 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
       return;
     }
     const deliveries = msg.info.deliveryCount;
-    if (deliveries >= maxDeliver) {
+    const outage = isUnavailable(failure);
+    if (deliveries >= (outage ? maxOutageDeliveries : maxDeliver)) {
       const error = failure instanceof Error ? failure.message : 'a non-Error was thrown';
       await giveUp(msg, subject, 'exhausted', error);
       return;
     }
     log.warn(
-      { err: failure, subject: msg.subject, seq: msg.seq, deliveries, maxDeliver },
+      { err: failure, subject: msg.subject, seq: msg.seq, deliveries, maxDeliver, outage },
       'event failed; will retry',
     );
     msg.nak(retryDelay(deliveries, opts.retryDelayMs));

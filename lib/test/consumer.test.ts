@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
-import { ensureConsumer, retryDelay, startConsumer, type RunningConsumer } from '../consumer.js';
+import {
+  ensureConsumer,
+  MAX_OUTAGE_DELIVERIES,
+  retryDelay,
+  startConsumer,
+  type RunningConsumer,
+} from '../consumer.js';
 import { DLQ_HEADERS, parseSince, replayDeadLetters } from '../dead-letters.js';
 import {
   dlqStreamName,
@@ -59,7 +65,7 @@ async function start(
   durable: string,
   filter: string,
   handle: (e: ContractEvent) => Promise<void>,
-  more: { maxDeliver?: number; retryDelayMs?: number } = {},
+  more: { maxDeliver?: number; maxOutageDeliveries?: number; retryDelayMs?: number } = {},
 ) {
   const c = await startConsumer({
     nc,
@@ -165,7 +171,8 @@ describe('a handler that keeps failing', () => {
       { maxDeliver: 3, retryDelayMs: 50 },
     );
     const config = (await jsm.consumers.info(streamNames(prefix).POSTS, durable)).config;
-    expect(config.max_deliver).toBe(4); // one spare for a lost last attempt
+    // One spare above the longest retry (an outage) for a lost last attempt.
+    expect(config.max_deliver).toBe(MAX_OUTAGE_DELIVERIES + 1);
 
     const postId = String(mintId());
     const at = new Date().toISOString();
@@ -184,6 +191,36 @@ describe('a handler that keeps failing', () => {
     expect(attempts.get(postId)).toBe(3);
     const info = await jsm.consumers.info(streamNames(prefix).POSTS, durable);
     expect(info).toMatchObject({ num_pending: 0, num_ack_pending: 0 });
+  });
+  it('keeps retrying past maxDeliver while a dependency is down, up to maxOutageDeliveries', async () => {
+    const durable = `outage-${randomBytes(3).toString('hex')}`;
+    const attempts = new Map<string, number>();
+    await start(
+      durable,
+      'post.deleted',
+      async (e) => {
+        if (e.subject !== 'post.deleted') return;
+        const id = e.payload.postId;
+        const n = (attempts.get(id) ?? 0) + 1;
+        attempts.set(id, n);
+        // The database is "down" for the first four deliveries, then comes back.
+        if (n <= 4)
+          throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      },
+      { maxDeliver: 2, maxOutageDeliveries: 6, retryDelayMs: 20 },
+    );
+    const postId = String(mintId());
+    const at = new Date().toISOString();
+    await publishRaw('post.deleted', { v: 1, postId, authorId: '7', createdAt: at, deletedAt: at });
+    await eventually(
+      async () => attempts.get(postId) ?? 0,
+      (n) => n === 5,
+    );
+    expect(attempts.get(postId)).toBe(5);
+    expect(await counted(durable, 'exhausted')).toBe(0);
+    // (The exhaustion test's consumer also reads post.deleted and dead-letters its own copy.)
+    const dead = await deadLetters('post.deleted');
+    expect(dead.filter((d) => d.header.get(DLQ_HEADERS.consumer) === durable)).toEqual([]);
   });
 });
 
@@ -256,6 +293,8 @@ describe('ensureConsumer', () => {
       max_deliver: -1,
     });
     await ensureConsumer({ nc, stream, durable, filterSubject: subjectFor(prefix, 'graph.>') });
-    expect((await jsm.consumers.info(stream, durable)).config.max_deliver).toBe(11);
+    expect((await jsm.consumers.info(stream, durable)).config.max_deliver).toBe(
+      MAX_OUTAGE_DELIVERIES + 1,
+    );
   });
 });

@@ -98,5 +98,5 @@ it('dead-letters a malformed post.created after one delivery; later posts still 
   expect(await deadLettered()).toBe(before + 1);
   const info = await jsm.consumers.info(streamNames(prefix).POSTS, DURABLE);
   expect(info).toMatchObject({ num_ack_pending: 0, num_redelivered: 0 });
-  expect(info.config.max_deliver).toBe(11);
+  expect(info.config.max_deliver).toBeGreaterThan(10);
 });
