@@ -87,8 +87,22 @@ export function isUnavailable(err: unknown): boolean {
 }
 
 /**
- * formatError for every Apollo Server here: known codes pass with their message and
- * extensions (minus any stack trace); anything else becomes a bare INTERNAL_SERVER_ERROR.
+ * The extensions a client may see (api.graphql). Anything else stays inside: the gateway's
+ * `serviceName`, a failed call's `response`, `exception`, `stacktrace`, `http`.
+ */
+const PUBLIC_EXTENSIONS = ['code', 'field', 'retryAfterSeconds'] as const;
+
+function publicExtensions(extensions: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of PUBLIC_EXTENSIONS) {
+    if (extensions[key] !== undefined) out[key] = extensions[key];
+  }
+  return out;
+}
+
+/**
+ * formatError for every Apollo Server here: known codes pass with their message and the
+ * public extensions only; anything else becomes a bare INTERNAL_SERVER_ERROR.
  */
 export function maskError(
   formatted: GraphQLFormattedError,
@@ -96,9 +110,8 @@ export function maskError(
   onUnexpected: (err: unknown) => void,
 ): GraphQLFormattedError {
   const code = formatted.extensions?.code;
-  const { stacktrace: _s, exception: _e, ...extensions } = formatted.extensions ?? {};
   if (typeof code === 'string' && KNOWN.has(code) && code !== 'INTERNAL_SERVER_ERROR') {
-    return { ...formatted, extensions };
+    return { ...formatted, extensions: publicExtensions(formatted.extensions ?? {}) };
   }
   const original =
     error instanceof GraphQLError && error.originalError ? error.originalError : error;

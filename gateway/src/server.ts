@@ -78,7 +78,11 @@ export async function startGateway(
     logger,
     // Lean subgraph calls over keep-alive node:http (gateway/src/subgraph-source.ts).
     buildService: ({ name, url }) => {
-      const source = new SubgraphDataSource(urls[name] ?? url!, cfg.INTERNAL_SIGNING_SECRET);
+      const source = new SubgraphDataSource(
+        urls[name] ?? url!,
+        cfg.INTERNAL_SIGNING_SECRET,
+        logger,
+      );
       sources.push(source);
       return source;
     },

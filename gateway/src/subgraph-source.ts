@@ -2,11 +2,17 @@
 // answered with what Mosaic's subgraphs need and nothing else. RemoteGraphQLDataSource
 // builds node-fetch Headers and a node-fetch Request (URL parsing included) for every
 // call, only to hand plain values to the fetcher; on a feed page that is three times per
-// request. Behaviour kept from it: JSON body of the operation, non-2xx answers become a
-// GraphQLError with the response in `extensions.response` (401 → UNAUTHENTICATED,
-// 403 → FORBIDDEN), and a non-object body is an error.
+// request. Kept from it: JSON body of the operation, and a non-object body is an error.
+// Not kept: it put a failed call's URL, status and body in the client's error
+// (`extensions.response`). Here a subgraph that cannot be reached, times out or answers
+// 5xx/429 is SERVICE_UNAVAILABLE, any other non-2xx (a 401 means the gateway's signature
+// was refused: a configuration fault, not the client's) INTERNAL_SERVER_ERROR, and the
+// details go to the log only. Each call may take SUBGRAPH timeouts in subgraph-fetch.ts
+// (30 s for the headers, 30 s between body chunks).
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
+import { ErrorCode } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
 import {
   VIEWER_CONTEXT_HEADER,
   signViewerContext,
@@ -42,10 +48,13 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly signingSecret: string;
   private readonly client: SubgraphClient;
 
-  constructor(url: string, signingSecret: string) {
+  private readonly logger: Logger | undefined;
+
+  constructor(url: string, signingSecret: string, logger?: Logger) {
     this.url = url;
     this.signingSecret = signingSecret;
     this.client = createSubgraphClient(url);
+    this.logger = logger;
   }
 
   /** Closes the kept-alive connections (gateway shutdown). */
@@ -68,15 +77,48 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     }
     if (!request.query) throw new Error('Missing query');
     const { http: _http, ...operation } = request;
-    const res = await this.client.post(headers, JSON.stringify(operation));
-    if (res.status < 200 || res.status >= 300) throw errorFromResponse(res);
-    const body = parseBody(res);
+    let res: SubgraphResponse;
+    try {
+      res = await this.client.post(headers, JSON.stringify(operation));
+    } catch (err) {
+      // Refused, reset, timed out or over the size limit.
+      this.logger?.warn({ err, subgraph: this.url }, 'subgraph call failed');
+      throw unavailable(err);
+    }
+    if (res.status < 200 || res.status >= 300) {
+      const detail = { subgraph: this.url, status: res.status, body: res.text.slice(0, 500) };
+      if (isTransient(res.status)) {
+        this.logger?.warn(detail, 'subgraph unavailable');
+        throw unavailable();
+      }
+      // Logged by the gateway's formatError (masked there as INTERNAL_SERVER_ERROR).
+      throw new GraphQLError(`Subgraph ${this.url} answered ${res.status} ${res.statusText}`, {
+        extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+      });
+    }
+    let body: unknown;
+    try {
+      body = parseBody(res);
+    } catch {
+      body = undefined;
+    }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new Error(`Expected JSON response body, but received: ${String(body)}`);
+      throw new GraphQLError(`Subgraph ${this.url} answered something other than a JSON object`, {
+        extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+      });
     }
     return body;
   }
 }
+
+/** Statuses that say "not now" (overloaded, restarting, timed out) rather than "wrong". */
+const isTransient = (status: number) => status >= 500 || status === 429 || status === 408;
+
+const unavailable = (cause?: unknown) =>
+  new GraphQLError('Service temporarily unavailable', {
+    extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
+    ...(cause instanceof Error ? { originalError: cause } : {}),
+  });
 
 /** JSON bodies parsed (a malformed one throws), anything else as text. */
 function parseBody(res: SubgraphResponse): unknown {
@@ -85,21 +127,4 @@ function parseBody(res: SubgraphResponse): unknown {
     (type.startsWith('application/json') || type.startsWith('application/graphql-response+json'))
     ? (JSON.parse(res.text) as unknown)
     : res.text;
-}
-
-function errorFromResponse(res: SubgraphResponse): GraphQLError {
-  let body: unknown;
-  try {
-    body = parseBody(res);
-  } catch {
-    body = undefined;
-  }
-  const code =
-    res.status === 401 ? 'UNAUTHENTICATED' : res.status === 403 ? 'FORBIDDEN' : undefined;
-  return new GraphQLError(`${res.status}: ${res.statusText}`, {
-    extensions: {
-      response: { url: res.url, status: res.status, statusText: res.statusText, body },
-      ...(code ? { code } : {}),
-    },
-  });
 }

@@ -1,6 +1,7 @@
 // The gateway when what is behind it misbehaves: a post service that never answers or goes
-// quiet mid-upload (the REST proxy's timeouts). Real stack for the rest; the misbehaving
-// service is a tiny local HTTP server.
+// quiet mid-upload (the REST proxy's timeouts), subgraphs that answer 401/503 or cannot be
+// reached (what the client's error may say). Real stack for the rest; the misbehaving
+// services are tiny local HTTP servers.
 import { once } from 'node:events';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,13 +9,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAccessToken } from '../../lib/auth/tokens.js';
 import type { RunningService } from '../../lib/http/server.js';
 import { startGateway } from '../src/server.js';
-import { startStack, type Stack } from '../../test/support/stack.js';
+import { postGraphql, startStack, type Stack } from '../../test/support/stack.js';
 
 let stack: Stack;
 let stuck: Server;
 let stuckUrl: string;
 
-/** Reads request bodies; answers only PUT /v1/uploads/slow.ok (once the body is in). */
+/** Something only the upstream's answer contains: must never reach a client. */
+const UPSTREAM_SECRET = 'upstream-body-db-password-hunter2';
+
+/**
+ * Reads request bodies; answers PUT /v1/uploads/slow.ok (once the body is in), and
+ * /401 and /503 the way a subgraph refusing the gateway's signature or overloaded would,
+ * with a body naming internals. Anything else is never answered.
+ */
 function stuckPostService(): Server {
   return createServer((req, res) => {
     req.resume();
@@ -22,8 +30,14 @@ function stuckPostService(): Server {
       if (req.url === '/v1/uploads/slow.ok') {
         res.writeHead(200, { etag: '"e"', 'content-type': 'application/json' });
         res.end('{}');
+      } else if (req.url === '/401' || req.url === '/503') {
+        res.writeHead(Number(req.url.slice(1)), { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            errors: [{ message: `bad context ${UPSTREAM_SECRET}`, extensions: { code: 'X' } }],
+          }),
+        );
       }
-      // anything else: never answered
     });
   });
 }
@@ -162,5 +176,62 @@ describe('REST proxy timeouts (post service stuck)', () => {
       },
     );
     expectTimeout(r);
+  });
+});
+
+describe('subgraph failures reach the client as documented codes only', () => {
+  let gw: RunningService;
+  let origin: string;
+  beforeAll(async () => {
+    origin = new URL(stuckUrl).origin;
+    // A port nothing listens on (bound, then closed).
+    const closed = createServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const deadPort = (closed.address() as AddressInfo).port;
+    closed.close();
+    gw = await startGateway(stack.cfg, {
+      port: 0,
+      subgraphUrls: {
+        ...stack.subgraphUrls,
+        user: `${origin}/401`,
+        post: `${origin}/503`,
+        search: `http://127.0.0.1:${deadPort}/graphql`,
+      },
+    });
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  const LEAKS = [UPSTREAM_SECRET, '127.0.0.1', 'serviceName', 'response', 'statusText', '/401'];
+
+  it('hides the URL, the subgraph name and the body of a failed subgraph call', async () => {
+    const cases: [string, string, string][] = [
+      ['401 (signature refused)', '{ me { id } }', 'INTERNAL_SERVER_ERROR'],
+      ['503', '{ post(id: "1") { id } }', 'SERVICE_UNAVAILABLE'],
+      ['unreachable', '{ searchPosts(query: "x") { nodes { id } } }', 'SERVICE_UNAVAILABLE'],
+    ];
+    for (const [kind, query, code] of cases) {
+      const r = await postGraphql(`${gw.url}/graphql`, query);
+      const text = JSON.stringify(r);
+      expect(r.errors?.[0]?.extensions?.code, `${kind}: ${text}`).toBe(code);
+      expect(Object.keys(r.errors?.[0]?.extensions ?? {}), kind).toEqual(['code']);
+      expect(r.errors?.[0]?.message, kind).toMatch(
+        /^(Internal server error|Service temporarily unavailable)$/,
+      );
+      for (const leak of LEAKS) expect(text, `${kind} leaks ${leak}`).not.toContain(leak);
+    }
+  });
+
+  it("passes a subgraph's BAD_USER_INPUT with its field, without serviceName", async () => {
+    const name = `short_${Date.now().toString(36)}`;
+    const r = await stack.gql(`mutation($i: SignUpInput!) { signUp(input: $i) { accessToken } }`, {
+      i: { username: name, email: `${name}@example.com`, password: 'short' },
+    });
+    expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(r.errors?.[0]?.extensions?.field).toBe('password');
+    expect(Object.keys(r.errors?.[0]?.extensions ?? {}).sort()).toEqual(['code', 'field']);
+    expect(JSON.stringify(r)).not.toMatch(/serviceName|127\.0\.0\.1/);
   });
 });
