@@ -3,6 +3,7 @@
 // byte count and the content type, as a signed S3 URL does. The key is derived from
 // INTERNAL_SIGNING_SECRET with a purpose label, so these tokens are useless elsewhere.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { verificationKeys } from '../../../../lib/auth/key-ring.js';
 
 export interface UploadTarget {
   key: string;
@@ -63,10 +64,12 @@ export function verifyUploadToken(secret: string, token: string, now = Date.now(
   if (dot <= 0 || token.length > 4096) return { ok: false, reason: 'invalid' };
   const body = token.slice(0, dot);
   const sig = Buffer.from(token.slice(dot + 1), 'base64url');
-  const expected = mac(secret, body);
-  if (sig.length !== expected.length || !timingSafeEqual(sig, expected)) {
-    return { ok: false, reason: 'invalid' };
-  }
+  // During a key rotation, URLs signed with the previous secret still work (docs/security.md).
+  const signedBy = verificationKeys(secret).some((key) => {
+    const expected = mac(key, body);
+    return sig.length === expected.length && timingSafeEqual(sig, expected);
+  });
+  if (!signedBy) return { ok: false, reason: 'invalid' };
   let p: Payload;
   try {
     p = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Payload;
