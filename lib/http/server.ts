@@ -9,6 +9,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import { stdSerializers } from 'pino';
 import type { Logger } from '../logger.js';
 import { checkReady, type Probe } from '../health.js';
 import { protectInternalRoutes } from '../auth/service-auth.js';
@@ -29,6 +30,50 @@ import {
 } from '../metrics.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Routes whose path carries a capability (anyone holding the URL may use it). */
+const CAPABILITY_PATH = /^\/+v1\/+uploads\/+[^\s"'`]+/i;
+const CAPABILITY_IN_TEXT = /(\/v1\/uploads\/)[^\s"'`?#]+/gi;
+/** A query string inside a URL in free text: `…/path?password=…`. */
+const QUERY_IN_TEXT = /(\/[^\s"'`?]*)\?[^\s"'`]*/g;
+const MAX_LOGGED_PATH = 512;
+
+/**
+ * A request's path as logged: never the query string (a password sent by GET, a signed
+ * URL's signature) and never a capability token (`/v1/uploads/[redacted]`).
+ */
+export function loggablePath(url: string): string {
+  const path = url.split('?', 1)[0] ?? '';
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    decoded = path;
+  }
+  // Tested decoded: `/v1/%75ploads/<token>` reaches the same route.
+  if (CAPABILITY_PATH.test(decoded)) return '/v1/uploads/[redacted]';
+  return path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path;
+}
+
+/** Free text (an error message or stack) with URL query strings and capability tokens cut. */
+export function scrubUrls(text: string): string {
+  return text.replace(CAPABILITY_IN_TEXT, '$1[redacted]').replace(QUERY_IN_TEXT, '$1?[redacted]');
+}
+
+/** pino's error serializer, then URLs in it scrubbed (Fastify puts request URLs in some). */
+function safeErr(err: unknown): unknown {
+  const out = stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
+  if (!out || typeof out !== 'object') return out;
+  for (const key of ['message', 'stack']) {
+    if (typeof out[key] === 'string') out[key] = scrubUrls(out[key]);
+  }
+  return out;
+}
+
+/** A request in a log line: method and scrubbed path only, never headers or the query. */
+function safeReq(req: { method?: string; url?: string }): Record<string, unknown> {
+  return { method: req.method, path: loggablePath(req.url ?? '') };
+}
 
 /** What every started service hands back to whoever started it. */
 export interface RunningService {
@@ -66,9 +111,12 @@ export interface ServiceHttpOptions {
 const UNMEASURED = new Set(['/health', '/ready', '/metrics']);
 
 export function createHttpServer(opts: ServiceHttpOptions): FastifyInstance {
+  // Whatever Fastify or a handler logs as `err` or `req` goes through these, so a URL's
+  // query string or capability token never reaches the log (headers are never logged).
+  const httpLogger = opts.logger.child({}, { serializers: { err: safeErr, req: safeReq } });
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast keeps the instance's generic default.
-    loggerInstance: opts.logger as unknown as FastifyBaseLogger,
+    loggerInstance: httpLogger as unknown as FastifyBaseLogger,
     trustProxy: opts.trustProxy ?? false,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     // One line per request from our onResponse hook instead of Fastify's two.
@@ -126,7 +174,8 @@ export function createHttpServer(opts: ServiceHttpOptions): FastifyInstance {
       {
         reqId: req.id,
         method: req.method,
-        url: req.url,
+        // The path only: query strings and capability tokens stay out of the log.
+        url: loggablePath(req.url),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime),
       },
