@@ -98,7 +98,12 @@ export async function startGateway(
   await http.register(cors, {
     origin: cfg.corsOrigins === '*' ? true : cfg.corsOrigins,
     credentials: false,
-    exposedHeaders: ['x-request-id', 'retry-after'],
+    // PUT: browsers upload straight to the fs-storage targets (PUT /v1/uploads/<token>).
+    // Request headers: those the preflight asks for are allowed (content-type and
+    // content-range for uploads, authorization, Apollo's client headers).
+    methods: ['GET', 'HEAD', 'POST', 'PUT'],
+    // ETag: a multipart upload's completeUpload needs each part's.
+    exposedHeaders: ['etag', 'x-request-id', 'retry-after'],
     maxAge: 600,
   });
 

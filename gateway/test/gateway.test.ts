@@ -104,6 +104,46 @@ describe('HTTP behaviour', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example');
   });
 
+  it('lets a browser PUT a direct upload and read its ETag', async () => {
+    const origin = 'https://app.example';
+    const { token } = await signAccessToken(stack.cfg, {
+      userId: '1234567891',
+      sessionId: `cors${Date.now()}`,
+    });
+    const bytes = Buffer.from('0123456789');
+    const ticket = await stack.gql<{ createUpload: { url: string | null } }>(
+      `mutation($i: CreateUploadInput!) { createUpload(input: $i) { url } }`,
+      { i: { filename: 'a.jpg', contentType: 'image/jpeg', byteSize: bytes.length } },
+      { token },
+    );
+    expect(ticket.errors, JSON.stringify(ticket.errors)).toBeUndefined();
+    const path = new URL(ticket.data!.createUpload.url!).pathname;
+    const preflight = await fetch(`${stack.gatewayUrl}${path}`, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'PUT',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    expect(preflight.status).toBeLessThan(300);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(preflight.headers.get('access-control-allow-methods')).toMatch(/\bPUT\b/);
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/content-type/i);
+
+    const put = await fetch(`${stack.gatewayUrl}${path}`, {
+      method: 'PUT',
+      headers: { origin, 'content-type': 'image/jpeg' },
+      body: bytes,
+    });
+    expect(put.status, await put.clone().text()).toBe(200);
+    expect(put.headers.get('etag')).toBeTruthy();
+    expect(put.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(put.headers.get('access-control-expose-headers')?.toLowerCase().split(/,\s*/)).toEqual(
+      expect.arrayContaining(['etag', 'x-request-id', 'retry-after']),
+    );
+  });
+
   it('/health is up and /ready reports Postgres, Redis and NATS', async () => {
     expect((await fetch(`${stack.gatewayUrl}/health`)).status).toBe(200);
     const ready = await fetch(`${stack.gatewayUrl}/ready`);
