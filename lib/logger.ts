@@ -14,6 +14,7 @@ export function createLogger(service: string, cfg: Pick<Config, 'LOG_LEVEL'>): L
         'req.headers.authorization',
         'req.headers.cookie',
         'req.headers["x-mosaic-context"]',
+        'req.headers["x-mosaic-service"]',
         '*.password',
         '*.refreshToken',
       ],

@@ -29,6 +29,7 @@ import {
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from './config.js';
+import { loggablePath } from './http/log-safe.js';
 
 export { SpanKind, type Context, type Span };
 
@@ -193,7 +194,8 @@ export function traceHttpRequests(app: FastifyInstance, scope: string): void {
   const spans = new WeakMap<FastifyRequest, { span: Span; ctx: Context }>();
   app.addHook('onRequest', (req, _reply, done) => {
     if (UNTRACED.has(req.url)) return done();
-    const path = req.url.split('?')[0] ?? req.url;
+    // Never the query string or an upload URL's capability token (lib/http/log-safe.ts).
+    const path = loggablePath(req.url);
     const started = startSpan(
       scope,
       `${req.method} ${path}`,

@@ -125,3 +125,26 @@ it('records one trace from the gateway through the post subgraph and outbox into
     ),
   ).toContain(postId);
 });
+
+it('keeps query strings and upload capability tokens out of span names and attributes', async () => {
+  // A fresh provider with its own exporter (the previous test left one in place).
+  await shutdownTracing();
+  const exporter = new InMemorySpanExporter();
+  initTracing({ TRACING: true, OTEL_EXPORTER_OTLP_ENDPOINT: undefined }, 'test', exporter);
+  const traceparent = newTraceparent();
+  const traceId = traceIdOf(traceparent);
+  const token = `captoken${hex(8)}`;
+  await fetch(`${stack.gatewayUrl}/v1/uploads/${token}`, {
+    method: 'PUT',
+    headers: { traceparent, 'content-type': 'image/jpeg' },
+    body: 'x',
+  });
+  await fetch(`${stack.gatewayUrl}/v1/posts/1?password=${token}`, { headers: { traceparent } });
+  const spans = await eventually(
+    async () => exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId),
+    (s) => s.length >= 2,
+  );
+  const recorded = JSON.stringify(spans.map((s) => ({ name: s.name, attributes: s.attributes })));
+  expect(recorded).toContain('/v1/uploads/[redacted]');
+  expect(recorded).not.toContain(token);
+});
