@@ -1,6 +1,7 @@
 // Cursor pagination shared by every connection: `first` bounds and opaque cursors.
 // A cursor is base64url(JSON) of whatever position the owner needs (e.g. [createdAt, id]);
 // clients must treat it as opaque. A malformed cursor is BAD_USER_INPUT, never a 500.
+// Pagination is forward only (first/after), as the Relay connection spec allows.
 import { badInput } from './errors.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -47,27 +48,47 @@ export function decodeCursor<T>(
   return position;
 }
 
+export interface PageInfo {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+}
+
 export interface Connection<T> {
   edges: { cursor: string; node: T }[];
   nodes: T[];
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  pageInfo: PageInfo;
 }
 
 /**
+ * hasPreviousPage for forward pagination: true when the page continues after a cursor. The
+ * Relay spec lets a server answer without looking back; nothing before the page is read.
+ */
+export const continuesEarlierPage = (after: string | null | undefined): boolean =>
+  after !== null && after !== undefined;
+
+/**
  * Builds a connection from up to `size + 1` rows fetched in order (the extra row only
- * tells whether there is a next page).
+ * tells whether there is a next page). `after` is the cursor the page was asked for with.
  */
 export function toConnection<R, T>(
   rows: readonly R[],
   size: number,
   cursorOf: (row: R) => string,
   nodeOf: (row: R) => T,
+  after?: string | null,
 ): Connection<T> {
   const page = rows.slice(0, size);
   const edges = page.map((r) => ({ cursor: cursorOf(r), node: nodeOf(r) }));
   return {
     edges,
     nodes: edges.map((e) => e.node),
-    pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null },
+    pageInfo: {
+      hasNextPage: rows.length > size,
+      hasPreviousPage: continuesEarlierPage(after),
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
   };
 }

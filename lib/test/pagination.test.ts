@@ -39,10 +39,34 @@ describe('pagination', () => {
       (r) => r.toUpperCase(),
     );
     expect(c.nodes).toEqual(['A', 'B']);
-    expect(c.pageInfo).toEqual({ hasNextPage: true, endCursor: encodeCursor(['b']) });
+    expect(c.pageInfo).toEqual({
+      hasNextPage: true,
+      hasPreviousPage: false,
+      startCursor: encodeCursor(['a']),
+      endCursor: encodeCursor(['b']),
+    });
     expect(toConnection([], 2, String, String).pageInfo).toEqual({
       hasNextPage: false,
+      hasPreviousPage: false,
+      startCursor: null,
       endCursor: null,
     });
+  });
+
+  it('has a previous page exactly when the page continues after a cursor', () => {
+    const after = encodeCursor(['a']);
+    const c = toConnection(['b', 'c'], 2, (r) => encodeCursor([r]), String, after);
+    expect(c.pageInfo).toEqual({
+      hasNextPage: false,
+      hasPreviousPage: true,
+      startCursor: encodeCursor(['b']),
+      endCursor: encodeCursor(['c']),
+    });
+    // Past the end: an empty page still continues an earlier one.
+    expect(toConnection([], 2, String, String, after).pageInfo).toMatchObject({
+      hasPreviousPage: true,
+      startCursor: null,
+    });
+    expect(toConnection(['a'], 2, String, String, null).pageInfo.hasPreviousPage).toBe(false);
   });
 });

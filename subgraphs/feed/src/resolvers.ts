@@ -25,6 +25,7 @@ export const resolvers: Resolvers<RequestContext> = {
         page.postIds.length,
         (id) => encodeCursor([String(id)]),
         (id) => ({ id: String(id) }),
+        args.after,
       );
     },
   },

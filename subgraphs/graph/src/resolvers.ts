@@ -33,6 +33,7 @@ async function connection(
       size,
       () => '',
       () => ({ id: '' }),
+      args.after,
     );
   const page = await edgePage(ctx.app, userId, direction, before, size + 1);
   const rows = page.ids.map((id, i) => ({ id, seq: page.seqs[i]! }));
@@ -41,6 +42,7 @@ async function connection(
     size,
     (r) => encodeCursor([r.seq.toString()]),
     (r): UserRef => ({ id: r.id.toString() }),
+    args.after,
   );
 }
 

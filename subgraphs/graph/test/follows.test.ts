@@ -212,7 +212,7 @@ describe('counts under concurrency', () => {
 
 describe('followers and following connections', () => {
   const PAGE = `query($u: String!, $after: String) {
-    user(username: $u) { followers(first: 100, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }
+    user(username: $u) { followers(first: 100, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }
   }`;
 
   it('pages 1,000 followers with no duplicates and no gaps while follows are added and removed', async () => {
@@ -238,7 +238,12 @@ describe('followers and following connections', () => {
             user: {
               followers: {
                 edges: { cursor: string; node: { id: string } }[];
-                pageInfo: { hasNextPage: boolean; endCursor: string | null };
+                pageInfo: {
+                  hasNextPage: boolean;
+                  hasPreviousPage: boolean;
+                  startCursor: string | null;
+                  endCursor: string | null;
+                };
               };
             };
           }>
@@ -246,6 +251,8 @@ describe('followers and following connections', () => {
       > = await stack.gql(PAGE, { u: target!.username, after });
       expect(r.errors).toBeUndefined();
       const conn = r.data!.user.followers;
+      expect(conn.pageInfo.hasPreviousPage).toBe(page > 0);
+      expect(conn.pageInfo.startCursor).toBe(conn.edges[0]?.cursor ?? null);
       seen.push(...conn.edges.map((e) => e.node.id));
       after = conn.pageInfo.hasNextPage ? conn.pageInfo.endCursor : null;
       // Meanwhile: a new follower arrives, and an already-seen follower leaves.

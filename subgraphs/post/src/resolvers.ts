@@ -108,13 +108,13 @@ export const resolvers: Resolvers<RequestContext> = {
       const size = pageSize(args.first);
       const after = decodeCursor(args.after, parsePostCursor);
       const authorId = tryParseId(user.id);
-      if (authorId === null) return toConnection([], size, postCursor, (p) => p);
+      if (authorId === null) return toConnection([], size, postCursor, (p) => p, args.after);
       const rows = await ctx.loaders.authorPage.load({
         authorId,
         beforeId: after,
         limit: size + 1,
       });
-      return toConnection(rows, size, postCursor, (p) => p);
+      return toConnection(rows, size, postCursor, (p) => p, args.after);
     },
 
     // anyone | exact: a counter kept in the transactions that create and delete posts

@@ -242,7 +242,7 @@ describe('User.posts and postCount', () => {
         posts(first: 2, after: $after) {
           edges { cursor node { id caption } }
           nodes { id }
-          pageInfo { hasNextPage endCursor }
+          pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
         }
       }
     }`;
@@ -252,7 +252,12 @@ describe('User.posts and postCount', () => {
         posts: {
           edges: { cursor: string; node: { id: string } }[];
           nodes: { id: string }[];
-          pageInfo: { hasNextPage: boolean; endCursor: string | null };
+          pageInfo: {
+            hasNextPage: boolean;
+            hasPreviousPage: boolean;
+            startCursor: string | null;
+            endCursor: string | null;
+          };
         };
       };
     };
@@ -268,6 +273,10 @@ describe('User.posts and postCount', () => {
       expect(r.data!.user.postCount).toBe(5);
       seen.push(...posts.nodes.map((n) => n.id));
       expect(posts.pageInfo.hasNextPage).toBe(page < 2);
+      // Forward pagination: a page asked for with `after` continues an earlier one.
+      expect(posts.pageInfo.hasPreviousPage).toBe(page > 0);
+      expect(posts.pageInfo.startCursor).toBe(posts.edges[0]!.cursor);
+      expect(posts.pageInfo.endCursor).toBe(posts.edges.at(-1)!.cursor);
       after = posts.pageInfo.endCursor;
     }
     expect(seen).toEqual([...ids].reverse());

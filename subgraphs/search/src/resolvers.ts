@@ -1,7 +1,12 @@
 // The search subgraph's operations. Posts come back as references; the post subgraph
 // resolves a whole page in one batched call through federation.
 import { badInput } from '../../../lib/errors.js';
-import { pageSize, toConnection, type Connection } from '../../../lib/pagination.js';
+import {
+  continuesEarlierPage,
+  pageSize,
+  toConnection,
+  type Connection,
+} from '../../../lib/pagination.js';
 import type { Resolvers } from '../../../lib/http/subgraph.js';
 import type { SearchHit, SearchPage } from './backend.js';
 import type { AppContext, RequestContext } from './context.js';
@@ -15,7 +20,11 @@ type PostRef = { id: string };
  * checked against it, so a post whose deletion was indexed never appears (the post
  * subgraph would resolve it to null, which a non-null edge cannot carry).
  */
-async function toPostConnection(app: AppContext, page: SearchPage): Promise<Connection<PostRef>> {
+async function toPostConnection(
+  app: AppContext,
+  page: SearchPage,
+  after: string | null | undefined,
+): Promise<Connection<PostRef>> {
   let hits = page.hits;
   if (app.backend.name !== 'postgres') {
     const live = await liveAmong(
@@ -31,13 +40,19 @@ async function toPostConnection(app: AppContext, page: SearchPage): Promise<Conn
     hits.length,
     (h) => h!.cursor,
     (h) => ({ id: String(h!.id) }),
+    after,
   );
 }
 
-const emptyConnection = (): Connection<PostRef> => ({
+const emptyConnection = (after: string | null | undefined): Connection<PostRef> => ({
   edges: [],
   nodes: [],
-  pageInfo: { hasNextPage: false, endCursor: null },
+  pageInfo: {
+    hasNextPage: false,
+    hasPreviousPage: continuesEarlierPage(after),
+    startCursor: null,
+    endCursor: null,
+  },
 });
 
 interface HashtagView {
@@ -57,12 +72,12 @@ export const resolvers: Resolvers<RequestContext> = {
       const size = pageSize(args.first);
       const q = parseQuery(args.query);
       const { backend } = ctx.app;
-      if (q.kind === 'nothing') return emptyConnection();
+      if (q.kind === 'nothing') return emptyConnection(args.after);
       const page =
         q.kind === 'hashtag'
           ? await backend.byHashtag(q.tag, args.after ?? null, size)
           : await backend.searchText(q.words, args.after ?? null, size);
-      return toPostConnection(ctx.app, page);
+      return toPostConnection(ctx.app, page, args.after);
     },
 
     // anyone | name with or without '#', at most 200 characters | BAD_USER_INPUT (not a hashtag).
@@ -101,7 +116,7 @@ export const resolvers: Resolvers<RequestContext> = {
     ) => {
       const size = pageSize(args.first);
       const page = await ctx.app.backend.byHashtag(tag.name, args.after ?? null, size);
-      return toPostConnection(ctx.app, page);
+      return toPostConnection(ctx.app, page, args.after);
     },
   },
 };

@@ -132,11 +132,19 @@ describe.each(backends)('search contract: $name', ({ meiliUrl, skip }) => {
       after = page.endCursor!;
     }
     expect(seen).toEqual(all);
-    const q = `query($after: String) { hashtag(name: "travel") { postCount posts(first: 1, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } } } }`;
+    const q = `query($after: String) { hashtag(name: "travel") { postCount posts(first: 1, after: $after) { nodes { id } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }`;
     type H = {
       hashtag: {
         postCount: number;
-        posts: { nodes: { id: string }[]; pageInfo: { hasNextPage: boolean; endCursor: string } };
+        posts: {
+          nodes: { id: string }[];
+          pageInfo: {
+            hasNextPage: boolean;
+            hasPreviousPage: boolean;
+            startCursor: string | null;
+            endCursor: string;
+          };
+        };
       };
     };
     const first = await s.gql<H>(q);
@@ -147,6 +155,12 @@ describe.each(backends)('search contract: $name', ({ meiliUrl, skip }) => {
       ...second.data!.hashtag.posts.nodes.map((n) => n.id),
     ]).toEqual([ids.gone, ids.tagged]);
     expect(second.data!.hashtag.posts.pageInfo.hasNextPage).toBe(false);
+    // Forward pagination: only the page asked for with `after` continues an earlier one.
+    expect(first.data!.hashtag.posts.pageInfo).toMatchObject({ hasPreviousPage: false });
+    expect(first.data!.hashtag.posts.pageInfo.startCursor).toBe(
+      first.data!.hashtag.posts.pageInfo.endCursor,
+    );
+    expect(second.data!.hashtag.posts.pageInfo.hasPreviousPage).toBe(true);
   });
 
   it.skipIf(skip)('resolves results through the post subgraph in one page', async () => {
