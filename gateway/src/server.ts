@@ -20,6 +20,7 @@ import { graphqlMetricsPlugin } from '../../lib/metrics.js';
 import { connectNats } from '../../lib/nats.js';
 import { createRedis } from '../../lib/redis.js';
 import { resolveViewer, type GatewayContext } from './context.js';
+import { legacyJsonStatusPlugin } from './legacy-json-status.js';
 import { SubgraphDataSource } from './subgraph-source.js';
 import {
   authRateLimitPlugin,
@@ -144,6 +145,8 @@ export async function startGateway(
       authRateLimitPlugin(limiters),
       uploadRateLimitPlugin(uploadLimiter),
       graphqlMetricsPlugin<GatewayContext>('gateway'),
+      // 200 for request errors to clients that accept only application/json (GraphQL over HTTP).
+      legacyJsonStatusPlugin<GatewayContext>(),
       cfg.isProduction
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
