@@ -1,6 +1,8 @@
 // npm run search:reindex — rebuilds the search index (search.posts, hashtag counts and
 // Meilisearch when MEILI_URL is set) from the post subgraph's internal API, with a
-// progress bar on a terminal (a hand-rolled single line: not worth a dependency).
+// progress bar on a terminal (a hand-rolled single line: not worth a dependency), then
+// ANALYZE of the tables it rewrote.
+import pg from 'pg';
 import { ConfigError, parseConfig, subgraphUrl } from '../lib/config.js';
 import { baseOf } from '../lib/clients/internal-http.js';
 import { createPostClient } from '../lib/clients/post-client.js';
@@ -47,8 +49,18 @@ try {
     },
   });
   if (tty) process.stdout.write('\n');
+  // A bulk rewrite: the planner's statistics must describe the tables as they are now (on a
+  // first reindex they are those of empty tables). ANALYZE needs the tables' owner, the
+  // migration user of DATABASE_URL, not the search service's role.
+  const owner = new pg.Client({ connectionString: cfg.DATABASE_URL });
+  await owner.connect();
+  try {
+    await owner.query('ANALYZE search.posts, search.hashtags');
+  } finally {
+    await owner.end();
+  }
   console.log(
-    `reindexed ${result.posts} posts (${result.removed} removed) into ${app.backend.name} in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
+    `reindexed ${result.posts} posts (${result.removed} removed) into ${app.backend.name} in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; statistics refreshed`,
   );
   await app.pool.end();
 } catch (err) {
