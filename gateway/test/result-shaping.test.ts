@@ -1,8 +1,10 @@
 // Apollo Gateway's computeResponse, as patched (patches/@apollo+gateway+2.14.4.patch): the
 // leaf fast path and the remembered @skip/@include must answer exactly as the unpatched
 // function does, errors and null propagation included. Expected values are what the
-// unpatched 2.14.4 returns for the same inputs.
+// unpatched 2.14.4 returns for the same inputs: scripts/unpatched-gateway.sh (a CI step)
+// runs this file, and the gateway's request tests, against the package as published.
 import { buildSchema, operationFromDocument } from '@apollo/federation-internals';
+import { executeQueryPlan } from '@apollo/gateway';
 import { computeResponse } from '@apollo/gateway/dist/resultShaping.js';
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
@@ -43,7 +45,23 @@ function shape(
   };
 }
 
-describe('computeResponse (patched)', () => {
+// Which copy this run loaded, told by the patch's own code: the patched one normally, the
+// published one under MOSAIC_UNPATCHED_GATEWAY (vitest.config.ts). Without this check a
+// broken alias would quietly test the patched package twice.
+const unpatchedRun = Boolean(process.env.MOSAIC_UNPATCHED_GATEWAY);
+
+describe('computeResponse', () => {
+  it(`runs on the ${unpatchedRun ? 'published' : 'patched'} @apollo/gateway`, () => {
+    const loaded = {
+      executeQueryPlan: executeQueryPlan.toString().includes('operationCache'),
+      computeResponse: computeResponse.toString().includes('new ResponseObject()'),
+    };
+    expect(loaded, 'which @apollo/gateway files carry the Mosaic patch').toEqual({
+      executeQueryPlan: !unpatchedRun,
+      computeResponse: !unpatchedRun,
+    });
+  });
+
   it('copies valid leaves of every kind, in selection order, with aliases', () => {
     const values = {
       n: 3,
