@@ -53,6 +53,8 @@ export function jitExecutor(schema: GraphQLSchema): Gateway {
 }
 
 const VARIABLE_NAME = /^Variable "\$([_A-Za-z][_0-9A-Za-z]*)"/;
+/** Not a GraphQL name, so it never collides with a real variable. */
+const FIRST_VARIABLE = ' first';
 
 // graphql-jit's errors differ from graphql-js's in two ways Apollo Server depends on: a bad
 // variable value comes without the AST node by which Apollo tells it (BAD_USER_INPUT, HTTP
@@ -66,7 +68,10 @@ function normalizeErrors(document: DocumentNode, result: ExecutionResult): Execu
       variables = new Map();
       for (const def of document.definitions) {
         if (def.kind !== Kind.OPERATION_DEFINITION) continue;
-        for (const v of def.variableDefinitions ?? []) variables.set(v.variable.name.value, v);
+        for (const v of def.variableDefinitions ?? []) {
+          if (!variables.has(FIRST_VARIABLE)) variables.set(FIRST_VARIABLE, v);
+          variables.set(v.variable.name.value, v);
+        }
       }
     }
     return variables.get(name);
@@ -74,9 +79,20 @@ function normalizeErrors(document: DocumentNode, result: ExecutionResult): Execu
   return {
     ...result,
     errors: result.errors.map((err) => {
-      const node =
-        'data' in result ? undefined : variable(VARIABLE_NAME.exec(err.message)?.[1] ?? '');
-      if (node) return new GraphQLError(err.message, { nodes: [node] });
+      const named = 'data' in result ? undefined : VARIABLE_NAME.exec(err.message)?.[1];
+      // graphql-jit names the input field, not the variable, for a bad value inside an input
+      // object ("$kind" for $v.kind): still the caller's variables, so point at the first.
+      const exact = named === undefined ? undefined : variable(named);
+      if (exact) return new GraphQLError(err.message, { nodes: [exact] });
+      const first = named === undefined ? undefined : variable(FIRST_VARIABLE);
+      if (first) {
+        // Apollo calls it BAD_USER_INPUT only when the message names the node's variable.
+        const message = `${err.message.replace(
+          `Variable "$${named}"`,
+          `Variable "$${first.variable.name.value}"`,
+        )} (input field "${named}")`;
+        return new GraphQLError(message, { nodes: [first] });
+      }
       if (err.extensions) return err;
       return new GraphQLError(err.message, {
         path: err.path,

@@ -304,11 +304,10 @@ describe('graphql-jit variable errors', () => {
   });
 
   // A bad value inside an input object is named after the input field, not the variable
-  // (graphql-jit passes the field's name down as the variable's). normalizeErrors then finds
-  // no such variable and Apollo reports an internal error. Clients never get here: the
-  // gateway coerces every variable with graphql-js before it plans, so a subgraph only sees
-  // well-typed values. If this starts failing, graphql-jit names the variable now: move the
-  // cases to the table above.
+  // (graphql-jit passes the field's name down as the variable's). normalizeErrors still
+  // answers BAD_USER_INPUT (pointing at the operation's first variable). Clients rarely get
+  // here: the gateway coerces every variable with graphql-js before it plans. If the wording
+  // test fails, graphql-jit names the variable now: move the cases to the table above.
   it('names the input field, not the variable, for a bad value inside an input object', async () => {
     const q = query('Filter');
     const messages = async (v: unknown) => (await raw(q, { v })).errors?.map((e) => e.message);
@@ -321,5 +320,13 @@ describe('graphql-jit variable errors', () => {
     ).toEqual([
       'Variable "$tags" got invalid value 1; Expected type String; String cannot represent a non string value: 1',
     ]);
+    for (const v of [{ kind: 5 }, { kind: 'IMAGE', tags: [1] }]) {
+      const r = await apollo.executeOperation({ query: q, variables: { v } });
+      if (r.body.kind !== 'single') throw new Error('incremental result');
+      expect({ status: r.http.status, errors: r.body.singleResult.errors }).toMatchObject({
+        status: 400,
+        errors: [{ extensions: { code: 'BAD_USER_INPUT' } }],
+      });
+    }
   });
 });
