@@ -2,6 +2,13 @@
 // Every service gets the same object; each reads only what it needs.
 import { z } from 'zod';
 import { acceptPreviousKey } from './auth/key-ring.js';
+import {
+  localSubgraphUrl,
+  SUBGRAPH_REGISTRY,
+  subgraphOf,
+  type Subgraph,
+  type SubgraphName,
+} from './registry.js';
 
 const int = (def: number) => z.coerce.number().int().nonnegative().default(def);
 const bool = (def: boolean) =>
@@ -11,6 +18,20 @@ const bool = (def: boolean) =>
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const url = (def: string) => z.string().url().default(def);
 const optionalUrl = z.string().url().optional();
+
+// Each subgraph's settings, named in its registry row (USER_PORT, SUBGRAPH_USER_URL,
+// DATABASE_URL_USER, ...): its port, the URL that overrides the one composed into the
+// supergraph (docker compose, tests), and its own Postgres role (see DATABASE_URL_GATEWAY).
+type SubgraphSettings = { [S in Subgraph as S['portEnv']]: ReturnType<typeof int> } & {
+  [S in Subgraph as S['urlEnv'] | S['databaseUrlEnv']]: typeof optionalUrl;
+};
+const subgraphSettings = Object.fromEntries(
+  SUBGRAPH_REGISTRY.flatMap((s) => [
+    [s.portEnv, int(s.port)],
+    [s.urlEnv, optionalUrl],
+    [s.databaseUrlEnv, optionalUrl],
+  ]),
+) as SubgraphSettings;
 
 // Development-only secrets, used only with NODE_ENV=development or test on loopback (see
 // parseConfig). They, minioadmin and anything saying "change-me" (the .env.example
@@ -42,13 +63,9 @@ const schema = z.object({
   /**
    * Per-service Postgres roles (lib/db-roles.ts): a service connects with its URL instead of
    * DATABASE_URL, and the migration step creates the role named in it with rights on that
-   * service's schema only. Unset: every service uses DATABASE_URL.
+   * service's schema only. Unset: every service uses DATABASE_URL. The subgraphs' come
+   * from lib/registry.ts (subgraphSettings).
    */
-  DATABASE_URL_USER: optionalUrl,
-  DATABASE_URL_POST: optionalUrl,
-  DATABASE_URL_GRAPH: optionalUrl,
-  DATABASE_URL_FEED: optionalUrl,
-  DATABASE_URL_SEARCH: optionalUrl,
   DATABASE_URL_GATEWAY: optionalUrl,
   REDIS_URL: url('redis://127.0.0.1:6379'),
   REDIS_KEY_PREFIX: z.string().default('mosaic:'),
@@ -73,17 +90,8 @@ const schema = z.object({
   ARGON2_TIME_COST: int(2),
 
   GATEWAY_PORT: int(4000),
-  USER_PORT: int(4001),
-  POST_PORT: int(4002),
-  GRAPH_PORT: int(4003),
-  FEED_PORT: int(4004),
-  SEARCH_PORT: int(4005),
-  /** Subgraph URLs override the ones composed into the supergraph (docker compose, tests). */
-  SUBGRAPH_USER_URL: optionalUrl,
-  SUBGRAPH_POST_URL: optionalUrl,
-  SUBGRAPH_GRAPH_URL: optionalUrl,
-  SUBGRAPH_FEED_URL: optionalUrl,
-  SUBGRAPH_SEARCH_URL: optionalUrl,
+  /** <NAME>_PORT, SUBGRAPH_<NAME>_URL and DATABASE_URL_<NAME> of every subgraph. */
+  ...subgraphSettings,
   SUPERGRAPH_PATH: z.string().default('schema/supergraph.graphql'),
 
   /** Comma-separated allowed origins; `*` = any (the default outside production; refused in it). */
@@ -274,11 +282,7 @@ function refuseDevSecrets(
     ...(
       [
         'DATABASE_URL',
-        'DATABASE_URL_USER',
-        'DATABASE_URL_POST',
-        'DATABASE_URL_GRAPH',
-        'DATABASE_URL_FEED',
-        'DATABASE_URL_SEARCH',
+        ...SUBGRAPH_REGISTRY.map((s) => s.databaseUrlEnv),
         'DATABASE_URL_GATEWAY',
         'REDIS_URL',
       ] as const
@@ -299,25 +303,20 @@ function refuseDevSecrets(
   }
 }
 
-export type ServiceName = 'user' | 'post' | 'graph' | 'feed' | 'search';
+/** Where a subgraph service listens: SUBGRAPH_<NAME>_URL, else <NAME>_PORT on this machine. */
+export function subgraphUrl(cfg: Config, name: SubgraphName): string {
+  const s = subgraphOf(name)!;
+  return cfg[s.urlEnv] ?? localSubgraphUrl(cfg[s.portEnv]);
+}
 
-/** Where a subgraph service listens: SUBGRAPH_<NAME>_URL, else its default local port. */
-export function subgraphUrl(cfg: Config, name: ServiceName): string {
-  const override = {
-    user: cfg.SUBGRAPH_USER_URL,
-    post: cfg.SUBGRAPH_POST_URL,
-    graph: cfg.SUBGRAPH_GRAPH_URL,
-    feed: cfg.SUBGRAPH_FEED_URL,
-    search: cfg.SUBGRAPH_SEARCH_URL,
-  }[name];
-  const port = {
-    user: cfg.USER_PORT,
-    post: cfg.POST_PORT,
-    graph: cfg.GRAPH_PORT,
-    feed: cfg.FEED_PORT,
-    search: cfg.SEARCH_PORT,
-  }[name];
-  return override ?? `http://127.0.0.1:${port}/graphql`;
+/** The SUBGRAPH_<NAME>_URL settings that are set, by subgraph name. */
+export function subgraphUrlOverrides(cfg: Config): Partial<Record<SubgraphName, string>> {
+  return Object.fromEntries(
+    SUBGRAPH_REGISTRY.flatMap((s) => {
+      const url = cfg[s.urlEnv];
+      return url === undefined ? [] : [[s.name, url]];
+    }),
+  );
 }
 
 let cached: Config | undefined;

@@ -1,6 +1,6 @@
 // Least privilege in Postgres: each subgraph can connect as a role of its own with rights on
-// its own schema only (user → users, post → posts, graph → graph, feed → feed, search →
-// search; workers share their subgraph's), and the gateway, which only checks readiness,
+// its own schemas only (its row in lib/registry.ts: user → users, post → posts, graph →
+// graph, feed → feed, search → search; workers share their subgraph's), and the gateway, which only checks readiness,
 // as a role with no schema at all. A role is configured by its URL, DATABASE_URL_<NAME>:
 // the migration step (scripts/db-migrate.ts, npm start) creates the role named in it with
 // the password in it, or updates that password, and grants; the service connects with it.
@@ -8,32 +8,26 @@
 // privileges extend the grants to what later migrations create.
 import pg from 'pg';
 import type { Config } from './config.js';
+import { bySubgraph, subgraphOf, type Subgraph, type SubgraphName } from './registry.js';
 
-/** The schemas each service reads and writes (outbox, sequences and id functions included). */
-export const SERVICE_SCHEMAS = {
-  user: ['users'],
-  post: ['posts'],
-  graph: ['graph'],
-  feed: ['feed'],
-  search: ['search'],
+export type DatabaseService = SubgraphName | 'gateway';
+
+/**
+ * The schemas each service reads and writes (outbox, sequences and id functions included):
+ * a subgraph's from its registry row; the gateway's none.
+ */
+export const SERVICE_SCHEMAS: Readonly<Record<DatabaseService, readonly string[]>> = {
+  ...bySubgraph((s) => s.schemas),
   gateway: [],
-} as const satisfies Record<string, readonly string[]>;
+};
 
-export type DatabaseService = keyof typeof SERVICE_SCHEMAS;
-
-const URL_KEYS = {
-  user: 'DATABASE_URL_USER',
-  post: 'DATABASE_URL_POST',
-  graph: 'DATABASE_URL_GRAPH',
-  feed: 'DATABASE_URL_FEED',
-  search: 'DATABASE_URL_SEARCH',
-  gateway: 'DATABASE_URL_GATEWAY',
-} as const satisfies Record<DatabaseService, keyof Config>;
+const URL_KEYS: Readonly<
+  Record<DatabaseService, Subgraph['databaseUrlEnv'] | 'DATABASE_URL_GATEWAY'>
+> = { ...bySubgraph((s) => s.databaseUrlEnv), gateway: 'DATABASE_URL_GATEWAY' };
 
 /** The database identity of a service or worker name (`feed-worker` → `feed`). */
 export function databaseService(name: string): DatabaseService | undefined {
-  const base = name.replace(/-worker$/, '');
-  return base in SERVICE_SCHEMAS ? (base as DatabaseService) : undefined;
+  return name === 'gateway' ? name : subgraphOf(name)?.name;
 }
 
 /** The URL a service connects with: DATABASE_URL_<NAME> when set, else DATABASE_URL. */

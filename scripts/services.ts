@@ -1,11 +1,18 @@
-// The composition root: every subgraph service by name, in start order. A new subgraph
-// adds one line here (npm start, docker compose and the test stack all read this).
+// How each service's process starts: every subgraph and worker of lib/registry.ts, and the
+// gateway (npm start, docker compose and the test stack all read this). A new registry row
+// needs its starter here; the `satisfies` clauses fail the type check until it has one.
 import type { Config } from '../lib/config.js';
 import type { RunningService } from '../lib/http/server.js';
+import {
+  SUBGRAPH_NAMES,
+  WORKER_NAMES,
+  type SubgraphName,
+  type WorkerName,
+} from '../lib/registry.js';
 
 export type StartService = (cfg: Config, port?: number) => Promise<RunningService>;
 
-export const SUBGRAPHS: Record<string, StartService> = {
+const subgraphStarters = {
   user: async (cfg, port) =>
     (await import('../subgraphs/user/src/service.js')).startUserService(cfg, port),
   post: async (cfg, port) =>
@@ -16,15 +23,24 @@ export const SUBGRAPHS: Record<string, StartService> = {
     (await import('../subgraphs/feed/src/service.js')).startFeedService(cfg, port),
   search: async (cfg, port) =>
     (await import('../subgraphs/search/src/service.js')).startSearchService(cfg, port),
-};
+} satisfies Record<SubgraphName, StartService>;
 
-/** Background workers that can run on replicas of their own (not started by default). */
-export const WORKERS: Record<string, StartService> = {
+const workerStarters = {
   'feed-worker': async (cfg, port) =>
     (await import('../subgraphs/feed/src/service.js')).startFeedWorker(cfg, port),
   'search-worker': async (cfg, port) =>
     (await import('../subgraphs/search/src/service.js')).startSearchWorker(cfg, port),
-};
+} satisfies Record<WorkerName, StartService>;
+
+/** Every subgraph by name, in the registry's (start) order. */
+export const SUBGRAPHS: Record<string, StartService> = Object.fromEntries(
+  SUBGRAPH_NAMES.map((name) => [name, subgraphStarters[name]]),
+);
+
+/** Background workers that can run on replicas of their own (not started by default). */
+export const WORKERS: Record<string, StartService> = Object.fromEntries(
+  WORKER_NAMES.map((name) => [name, workerStarters[name]]),
+);
 
 export const SERVICES: Record<string, StartService> = {
   ...SUBGRAPHS,

@@ -4,6 +4,7 @@ import { parseConfig, type Config } from '../../lib/config.js';
 import { startGateway } from '../../gateway/src/server.js';
 import type { RunningService } from '../../lib/http/server.js';
 import { SUBGRAPHS } from '../../scripts/services.js';
+import { SUBGRAPH_NAMES, subgraphOf } from '../../lib/registry.js';
 import { connectNats, deleteStreams } from '../../lib/nats.js';
 import { isolate, type Isolation } from './isolation.js';
 
@@ -48,24 +49,25 @@ export async function postGraphql<T>(
 export interface StackOptions {
   /** Environment overrides (limits etc.), or a function of this file's isolation. */
   env?: Record<string, string> | ((iso: Isolation) => Record<string, string>);
-  /** Subgraphs to start (default: all in scripts/services.ts). */
+  /** Subgraphs to start, in this order (default: all in lib/registry.ts). */
   subgraphs?: string[];
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  const { env = {}, subgraphs = Object.keys(SUBGRAPHS) } = opts;
+  const { env = {}, subgraphs = SUBGRAPH_NAMES } = opts;
   const iso = await isolate();
   let cfg = parseConfig({ ...iso.env, ...(typeof env === 'function' ? env(iso) : env) });
   const running: RunningService[] = [];
   const subgraphUrls: Record<string, string> = {};
   for (const name of subgraphs) {
     const start = SUBGRAPHS[name];
-    if (!start) throw new Error(`unknown subgraph ${name}`);
+    const row = subgraphOf(name);
+    if (!start || !row) throw new Error(`unknown subgraph ${name}`);
     const service = await start(cfg, 0);
     running.push(service);
     subgraphUrls[name] = service.url;
     // Services started later find this one on its ephemeral port (subgraphUrl()).
-    cfg = { ...cfg, [`SUBGRAPH_${name.toUpperCase()}_URL`]: service.url };
+    cfg = { ...cfg, [row.urlEnv]: service.url };
   }
   const gateway = await startGateway(cfg, { port: 0, subgraphUrls });
   const gatewayUrl = gateway.url;
