@@ -27,7 +27,8 @@ import {
   mediaLimits,
   type IngestedMedia,
 } from '../subgraphs/post/src/media/ingest.js';
-import { createStorage, type ObjectStorage } from '../subgraphs/post/src/storage/storage.js';
+import { createStorage } from '../subgraphs/post/src/storage/create-storage.js';
+import type { ObjectStorage } from '../subgraphs/post/src/storage/object-storage.js';
 import { developmentWhenRunByNpm } from './launcher-env.js';
 
 export const DEMO_PASSWORD = 'mosaic-demo';

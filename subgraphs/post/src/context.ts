@@ -5,7 +5,7 @@ import type { Config } from '../../../lib/config.js';
 import type { PrismaClient } from '../../../lib/db.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { Viewer } from '../../../lib/auth/viewer-context.js';
-import type { ObjectStorage } from './storage/storage.js';
+import type { ObjectStorage } from './storage/object-storage.js';
 import type { MediaLimits } from './media/ingest.js';
 import type { PostLoaders } from './loaders.js';
 

@@ -2,7 +2,7 @@
 // writes that turn an ingested upload into a READY row.
 import type { Media as MediaRow } from '../../../lib/generated/prisma/client.js';
 import { UPLOAD_PREFIX } from './storage/keys.js';
-import type { ObjectStorage } from './storage/storage.js';
+import type { ObjectStorage } from './storage/object-storage.js';
 import type { IngestedMedia, StoredVariant } from './media/ingest.js';
 
 export type { MediaRow };

@@ -14,13 +14,11 @@ import { registerInternalRoutes } from './internal-routes.js';
 import { createLoaders } from './loaders.js';
 import { mediaLimits } from './media/ingest.js';
 import { resolvers } from './resolvers.js';
-import {
-  createStorage,
-  registerFsUploadRoutes,
-  registerMediaFileRoutes,
-} from './storage/storage.js';
+import { createStorage } from './storage/create-storage.js';
+import { registerMediaFileRoutes } from './storage/file-route.js';
 import { registerUploadRoute } from './upload-route.js';
 import { uploadGate } from './uploads.js';
+import { registerFsUploadRoutes } from './uploads/put-route.js';
 
 export interface PostService extends RunningService {
   /** For tests and tools: the wired clients (runJanitorOnce(app) etc.). */

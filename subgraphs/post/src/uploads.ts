@@ -24,7 +24,7 @@ import {
   uploadKeyMediaId,
   type MediaRow,
 } from './media-records.js';
-import type { UploadGate, UploadRefusal } from './storage/storage.js';
+import type { UploadGate, UploadRefusal } from './uploads/put-route.js';
 import type { CreateUploadInput } from './validation.js';
 
 /** A GraphQL error with the rejection's code (413 / 415 / 400 over REST). */
@@ -158,7 +158,7 @@ export async function createUpload(
 }
 
 /**
- * The fs upload route's gate (storage/routes.ts): a presigned URL may store bytes only
+ * The fs upload route's gate (uploads/put-route.ts): a presigned URL may store bytes only
  * while its media row is PROCESSING, not yet claimed by completeUpload (uploadExpiresAt
  * set) and not expired; a part URL only while its multipart upload is still open.
  */

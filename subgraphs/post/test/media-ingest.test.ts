@@ -19,7 +19,8 @@ import {
   type MediaLimits,
 } from '../src/media/ingest.js';
 import { FsStorage } from '../src/storage/fs-storage.js';
-import { createStorage, type ObjectStorage } from '../src/storage/storage.js';
+import { createStorage } from '../src/storage/create-storage.js';
+import type { ObjectStorage } from '../src/storage/object-storage.js';
 import {
   animatedGif,
   clip,

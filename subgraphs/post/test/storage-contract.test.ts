@@ -13,14 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../lib/config.js';
 import { FsStorage } from '../src/storage/fs-storage.js';
 import { S3Storage } from '../src/storage/s3-storage.js';
-import {
-  createStorage,
-  ObjectNotFound,
-  registerFsUploadRoutes,
-  registerMediaFileRoutes,
-  type ObjectStorage,
-} from '../src/storage/storage.js';
-import { signUploadToken } from '../src/storage/upload-token.js';
+import { createStorage } from '../src/storage/create-storage.js';
+import { registerMediaFileRoutes } from '../src/storage/file-route.js';
+import { ObjectNotFound } from '../src/storage/keys.js';
+import type { ObjectStorage } from '../src/storage/object-storage.js';
+import { registerFsUploadRoutes } from '../src/uploads/put-route.js';
+import { signUploadToken } from '../src/uploads/upload-token.js';
 
 const MB = 1024 * 1024;
 const cfg = parseConfig({

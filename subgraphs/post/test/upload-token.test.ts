@@ -2,7 +2,7 @@
 // keeps working while the previous secret is still accepted, and stops once it is retired.
 import { describe, expect, it } from 'vitest';
 import { acceptPreviousKey } from '../../../lib/auth/key-ring.js';
-import { signUploadToken, verifyUploadToken } from '../src/storage/upload-token.js';
+import { signUploadToken, verifyUploadToken } from '../src/uploads/upload-token.js';
 
 const target = { key: 'u/1/original', contentType: 'image/jpeg', size: 10 };
 

@@ -13,7 +13,7 @@ import heicDecode from 'heic-decode';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import type { Config } from '../../../../lib/config.js';
 import { isValidKey, ObjectNotFound } from '../storage/keys.js';
-import type { ObjectStorage } from '../storage/storage.js';
+import type { ObjectStorage } from '../storage/object-storage.js';
 import { binaries, run, ToolFailed } from './ffmpeg.js';
 import { collectEvery } from '../../../../lib/memory.js';
 

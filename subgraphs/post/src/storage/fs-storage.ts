@@ -8,8 +8,7 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { assertKey, assertPublicKey, isValidKey, ObjectNotFound } from './keys.js';
-import type { ObjectStorage } from './storage.js';
-import type { UploadTarget } from './upload-token.js';
+import type { ObjectStorage, UploadTarget } from './object-storage.js';
 
 const UPLOAD_ID = /^[a-f0-9]{32}$/;
 const MAX_PARTS = 10_000;
@@ -18,7 +17,7 @@ export interface FsStorageOptions {
   root: string;
   /** e.g. `${PUBLIC_URL}` — publicUrl is `<base>/media/<key>`. */
   publicBaseUrl: string;
-  /** Builds the URL of Mosaic's own upload route for a signed target (see upload-token.ts). */
+  /** Builds the URL of Mosaic's own upload route for a signed target (uploads/upload-token.ts). */
   presign: (target: UploadTarget, expiresSeconds: number) => string;
 }
 

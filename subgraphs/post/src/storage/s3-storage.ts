@@ -5,7 +5,7 @@ import { createHash, createHmac } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Client } from 'minio';
 import { assertKey, assertPublicKey, ObjectNotFound } from './keys.js';
-import type { ObjectStorage } from './storage.js';
+import type { ObjectStorage } from './object-storage.js';
 
 export const S3_PART_SIZE = 5 * 1024 * 1024;
 /** SigV4 presigned URLs are valid for at most 7 days. */

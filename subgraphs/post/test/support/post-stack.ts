@@ -9,7 +9,7 @@ import { startStack, type Stack } from '../../../../test/support/stack.js';
 import type { AppContext } from '../../src/context.js';
 import { runJanitorOnce, type JanitorPass } from '../../src/janitor.js';
 import { mediaLimits } from '../../src/media/ingest.js';
-import { createStorage } from '../../src/storage/storage.js';
+import { createStorage } from '../../src/storage/create-storage.js';
 
 export interface PostStack extends Stack {
   storageDir: string;

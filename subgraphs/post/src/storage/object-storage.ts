@@ -1,10 +1,7 @@
 // Object storage behind one interface: the local filesystem (default) or S3-compatible
-// storage through the minio client (when MINIO_ENDPOINT is set).
+// storage through the minio client (when MINIO_ENDPOINT is set). Types only: the
+// implementations import this module, and create-storage.ts picks one of them.
 import type { Readable } from 'node:stream';
-import type { Config } from '../../../../lib/config.js';
-import { FsStorage } from './fs-storage.js';
-import { S3Storage } from './s3-storage.js';
-import { signUploadToken } from './upload-token.js';
 
 export interface ObjectStorage {
   readonly kind: 'fs' | 's3';
@@ -56,43 +53,13 @@ export interface ObjectStorage {
   abortMultipart(key: string, uploadId: string): Promise<void>;
 }
 
-/** fs by default; S3 (minio client) when MINIO_ENDPOINT is set; creates the bucket/dir if missing. */
-export async function createStorage(cfg: Config): Promise<ObjectStorage> {
-  if (cfg.MINIO_ENDPOINT) {
-    const s3 = new S3Storage({
-      endpoint: cfg.MINIO_ENDPOINT,
-      accessKey: cfg.MINIO_ACCESS_KEY,
-      secretKey: cfg.MINIO_SECRET_KEY,
-      bucket: cfg.MINIO_BUCKET,
-      region: cfg.MINIO_REGION,
-      publicBaseUrl: cfg.MINIO_PUBLIC_BASE_URL,
-    });
-    await s3.init();
-    return s3;
-  }
-  const base = cfg.PUBLIC_URL.replace(/\/$/, '');
-  const fs = new FsStorage({
-    root: cfg.STORAGE_DIR,
-    publicBaseUrl: base,
-    presign: (target, expiresSeconds) =>
-      `${base}/v1/uploads/${signUploadToken(cfg.INTERNAL_SIGNING_SECRET, target, expiresSeconds)}`,
-  });
-  await fs.init();
-  return fs;
+/** What one presigned PUT may store: an object, or one part of a multipart upload. */
+export interface UploadTarget {
+  key: string;
+  /** The Content-Type the PUT must carry ('' for parts: the upload's type is set already). */
+  contentType: string;
+  /** Exactly this many bytes: the declared byteSize, or this part's share of it. */
+  size: number;
+  uploadId?: string;
+  partNumber?: number;
 }
-
-// PUT /v1/uploads/:token (fs-presigned uploads) and GET/HEAD /media/* (fs-stored files).
-export {
-  registerFsUploadRoutes,
-  registerMediaFileRoutes,
-  type UploadGate,
-  type UploadRefusal,
-} from './routes.js';
-export {
-  ObjectNotFound,
-  InvalidObjectKey,
-  isValidKey,
-  isUploadKey,
-  contentTypeForKey,
-  UPLOAD_PREFIX,
-} from './keys.js';

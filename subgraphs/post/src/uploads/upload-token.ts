@@ -4,16 +4,7 @@
 // INTERNAL_SIGNING_SECRET with a purpose label, so these tokens are useless elsewhere.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { verificationKeys } from '../../../../lib/auth/key-ring.js';
-
-export interface UploadTarget {
-  key: string;
-  /** The Content-Type the PUT must carry ('' for parts: the upload's type is set already). */
-  contentType: string;
-  /** Exactly this many bytes: the declared byteSize, or this part's share of it. */
-  size: number;
-  uploadId?: string;
-  partNumber?: number;
-}
+import type { UploadTarget } from '../storage/object-storage.js';
 
 interface Payload {
   k: string;

@@ -1,25 +1,12 @@
-// HTTP routes of the storage layer: the target of fs-"presigned" upload URLs and the
-// file route that serves fs-stored media (range requests, ETag, immutable caching).
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+// PUT /v1/uploads/:token: the target of fs-"presigned" upload URLs (S3 takes those PUTs
+// itself). The token (upload-token.ts) says what may be stored; the gate says whether the
+// upload is still open.
+import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../../../lib/config.js';
-import { FsStorage, MultipartError, SizeMismatch, TooLarge } from './fs-storage.js';
-import { contentTypeForKey, isUploadKey, isValidKey } from './keys.js';
-import type { ObjectStorage } from './storage.js';
-import { verifyUploadToken, type UploadTarget } from './upload-token.js';
-
-const IMMUTABLE = 'public, max-age=31536000, immutable';
-
-function fail(
-  reply: FastifyReply,
-  req: FastifyRequest,
-  status: number,
-  code: string,
-  error: string,
-) {
-  return reply.code(status).send({ error, code, requestId: req.id });
-}
+import { fail } from '../error-reply.js';
+import { FsStorage, MultipartError, SizeMismatch, TooLarge } from '../storage/fs-storage.js';
+import type { ObjectStorage, UploadTarget } from '../storage/object-storage.js';
+import { verifyUploadToken } from './upload-token.js';
 
 /** Why the upload a token names may not take bytes (any more); an HTTP answer. */
 export interface UploadRefusal {
@@ -129,84 +116,4 @@ export function registerFsUploadRoutes(
 /** `image/png; charset=x` → `image/png` (lower-cased); '' when absent. */
 function mimeEssence(header: string | undefined): string {
   return (header ?? '').split(';')[0]!.trim().toLowerCase();
-}
-
-interface ByteRange {
-  start: number;
-  end: number;
-}
-
-/** One `bytes=` range; null = ignore the header (serve it whole), 'unsatisfiable' = 416. */
-function parseRange(header: string, size: number): ByteRange | null | 'unsatisfiable' {
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m) return null; // multiple or malformed ranges: RFC 9110 lets us send it all
-  const [, a, b] = m;
-  if (a === '' && b === '') return null;
-  if (a === '') {
-    const n = Number(b);
-    if (n === 0) return 'unsatisfiable';
-    return { start: Math.max(0, size - n), end: size - 1 };
-  }
-  const start = Number(a);
-  const end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
-  if (start >= size || start > end) return 'unsatisfiable';
-  return { start, end };
-}
-
-/** GET/HEAD /media/* — fs storage serves files itself; S3 storage redirects to its URL. */
-export function registerMediaFileRoutes(app: FastifyInstance, storage: ObjectStorage): void {
-  app.route<{ Params: { '*': string } }>({
-    method: ['GET', 'HEAD'],
-    url: '/media/*',
-    handler: async (req, reply) => {
-      let key: string;
-      try {
-        key = decodeURIComponent(req.params['*']);
-      } catch {
-        key = '';
-      }
-      // Upload originals are raw client bytes: only processed objects are ever served.
-      if (!isValidKey(key) || isUploadKey(key))
-        return fail(reply, req, 404, 'NOT_FOUND', 'Not found');
-      if (!(storage instanceof FsStorage)) return reply.redirect(storage.publicUrl(key), 302);
-
-      const file = storage.pathOf(key);
-      const s = await stat(file).catch(() => null);
-      if (!s?.isFile()) return fail(reply, req, 404, 'NOT_FOUND', 'Not found');
-
-      // Objects are immutable (new content gets a new key), so size+mtime identify them.
-      const etag = `"${s.size.toString(16)}-${Math.floor(s.mtimeMs).toString(16)}"`;
-      reply
-        .header('content-type', contentTypeForKey(key))
-        .header('accept-ranges', 'bytes')
-        .header('etag', etag)
-        .header('last-modified', s.mtime.toUTCString())
-        .header('cache-control', IMMUTABLE)
-        .header('x-content-type-options', 'nosniff');
-
-      const inm = req.headers['if-none-match'];
-      if (inm && inm.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
-        return reply.code(304).send();
-      }
-
-      let range: ByteRange | null | 'unsatisfiable' = null;
-      const rangeHeader = req.headers.range;
-      const ifRange = req.headers['if-range'];
-      if (rangeHeader && (!ifRange || ifRange === etag)) range = parseRange(rangeHeader, s.size);
-      if (range === 'unsatisfiable') {
-        return reply
-          .code(416)
-          .header('content-range', `bytes */${s.size}`)
-          .header('content-type', 'application/json; charset=utf-8')
-          .send({ error: 'Range not satisfiable', code: 'BAD_USER_INPUT', requestId: req.id });
-      }
-
-      const { start, end } = range ?? { start: 0, end: s.size - 1 };
-      const length = s.size === 0 ? 0 : end - start + 1;
-      reply.code(range ? 206 : 200).header('content-length', length);
-      if (range) reply.header('content-range', `bytes ${start}-${end}/${s.size}`);
-      if (req.method === 'HEAD' || length === 0) return reply.send();
-      return reply.send(createReadStream(file, { start, end }));
-    },
-  });
 }

@@ -1,0 +1,33 @@
+// Picks the object storage for a service: only service wiring (and tools that stand in for
+// it) imports this, so no storage code depends on every backend at once.
+import type { Config } from '../../../../lib/config.js';
+import { signUploadToken } from '../uploads/upload-token.js';
+import { FsStorage } from './fs-storage.js';
+import type { ObjectStorage } from './object-storage.js';
+import { S3Storage } from './s3-storage.js';
+
+/** fs by default; S3 (minio client) when MINIO_ENDPOINT is set; creates the bucket/dir if missing. */
+export async function createStorage(cfg: Config): Promise<ObjectStorage> {
+  if (cfg.MINIO_ENDPOINT) {
+    const s3 = new S3Storage({
+      endpoint: cfg.MINIO_ENDPOINT,
+      accessKey: cfg.MINIO_ACCESS_KEY,
+      secretKey: cfg.MINIO_SECRET_KEY,
+      bucket: cfg.MINIO_BUCKET,
+      region: cfg.MINIO_REGION,
+      publicBaseUrl: cfg.MINIO_PUBLIC_BASE_URL,
+    });
+    await s3.init();
+    return s3;
+  }
+  const base = cfg.PUBLIC_URL.replace(/\/$/, '');
+  // fs "presigned" URLs point at the post service's own PUT route (uploads/put-route.ts).
+  const fs = new FsStorage({
+    root: cfg.STORAGE_DIR,
+    publicBaseUrl: base,
+    presign: (target, expiresSeconds) =>
+      `${base}/v1/uploads/${signUploadToken(cfg.INTERNAL_SIGNING_SECRET, target, expiresSeconds)}`,
+  });
+  await fs.init();
+  return fs;
+}
