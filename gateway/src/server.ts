@@ -10,7 +10,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import cors from '@fastify/cors';
-import type { Config } from '../../lib/config.js';
+import { subgraphUrl, subgraphUrlOverrides, type Config } from '../../lib/config.js';
 import { createPool } from '../../lib/db.js';
 import { maskError } from '../../lib/errors.js';
 import { natsProbe, postgresProbe, redisProbe } from '../../lib/health.js';
@@ -22,6 +22,7 @@ import { createRedis } from '../../lib/redis.js';
 import { resolveViewer, type GatewayContext } from './context.js';
 import { legacyJsonStatusPlugin } from './legacy-json-status.js';
 import { SubgraphDataSource } from './subgraph-source.js';
+import { supergraphSubgraphUrls } from './supergraph-urls.js';
 import {
   authRateLimitPlugin,
   createEdgeLimiters,
@@ -31,7 +32,6 @@ import {
 import {
   createUploadLimiter,
   registerRestRoutes,
-  supergraphSubgraphUrl,
   uploadRateLimitPlugin,
   type ProxyTimeouts,
 } from './rest/routes.js';
@@ -42,19 +42,6 @@ export interface GatewayOptions {
   subgraphUrls?: Record<string, string>;
   /** Overrides of the REST proxy's timeouts (tests; rest/routes.ts PROXY_TIMEOUTS). */
   restTimeouts?: Partial<ProxyTimeouts>;
-}
-
-function subgraphUrlOverrides(cfg: Config): Record<string, string> {
-  const fromEnv: Record<string, string | undefined> = {
-    user: cfg.SUBGRAPH_USER_URL,
-    post: cfg.SUBGRAPH_POST_URL,
-    graph: cfg.SUBGRAPH_GRAPH_URL,
-    feed: cfg.SUBGRAPH_FEED_URL,
-    search: cfg.SUBGRAPH_SEARCH_URL,
-  };
-  return Object.fromEntries(
-    Object.entries(fromEnv).filter((e): e is [string, string] => e[1] !== undefined),
-  );
 }
 
 export async function startGateway(
@@ -71,11 +58,18 @@ export async function startGateway(
   const nc = await connectNats(cfg, 'mosaic-gateway', logger);
   const limiters = createEdgeLimiters(cfg, redis);
   const uploadLimiter = createUploadLimiter(cfg, redis);
-  const urls = { ...subgraphUrlOverrides(cfg), ...opts.subgraphUrls };
+  const supergraphSdl = readFileSync(cfg.SUPERGRAPH_PATH, 'utf8');
+  // Every subgraph's URL, worked out once for federation and the REST proxy alike: the
+  // caller's, else SUBGRAPH_<NAME>_URL, else the one composed into the supergraph.
+  const urls: Record<string, string> = {
+    ...supergraphSubgraphUrls(supergraphSdl),
+    ...subgraphUrlOverrides(cfg),
+    ...opts.subgraphUrls,
+  };
 
   const sources: SubgraphDataSource[] = [];
   const gateway = new ApolloGateway({
-    supergraphSdl: readFileSync(cfg.SUPERGRAPH_PATH, 'utf8'),
+    supergraphSdl,
     logger,
     // Lean subgraph calls over keep-alive node:http (gateway/src/subgraph-source.ts).
     buildService: ({ name, url }) => {
@@ -166,10 +160,8 @@ export async function startGateway(
     apollo,
     uploadLimiter,
     ...(opts.restTimeouts ? { timeouts: opts.restTimeouts } : {}),
-    postSubgraphUrl:
-      urls.post ??
-      supergraphSubgraphUrl(readFileSync(cfg.SUPERGRAPH_PATH, 'utf8'), 'post') ??
-      `http://127.0.0.1:${cfg.POST_PORT}/graphql`,
+    // No post subgraph in the supergraph: where it would listen here (POST_PORT).
+    postSubgraphUrl: urls.post ?? subgraphUrl(cfg, 'post'),
   });
 
   await http.listen({ port: opts.port ?? cfg.GATEWAY_PORT, host: cfg.HOST });

@@ -525,9 +525,3 @@ export function registerRestRoutes(http: FastifyInstance, opts: RestOptions): vo
     });
   });
 }
-
-/** A subgraph's URL as composed into the supergraph (when no override is configured). */
-export function supergraphSubgraphUrl(supergraphSdl: string, name: string): string | undefined {
-  const re = new RegExp(`@join__graph\\(name: "${name}", url: "([^"]+)"\\)`);
-  return re.exec(supergraphSdl)?.[1];
-}
