@@ -11,7 +11,9 @@ import path from 'node:path';
 import { encode as encodeBlurhash } from 'blurhash';
 import sharp from 'sharp';
 import { parseConfig } from '../lib/config.js';
-import { ingestMedia, mediaLimits, variantWidths } from '../subgraphs/post/src/media/ingest.js';
+import { variantWidths } from '../subgraphs/post/src/media/image.js';
+import { ingestMedia } from '../subgraphs/post/src/media/ingest.js';
+import { mediaLimits } from '../subgraphs/post/src/media/spool.js';
 import { FsStorage } from '../subgraphs/post/src/storage/fs-storage.js';
 import { summarize, writeResults } from './support.js';
 

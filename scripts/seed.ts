@@ -22,11 +22,9 @@ import { extractHashtags } from '../lib/hashtags.js';
 import { idAt } from '../lib/ids.js';
 import { migrate } from '../lib/migrate.js';
 import { connectNats } from '../lib/nats.js';
-import {
-  ingestMedia,
-  mediaLimits,
-  type IngestedMedia,
-} from '../subgraphs/post/src/media/ingest.js';
+import { ingestMedia } from '../subgraphs/post/src/media/ingest.js';
+import type { IngestedMedia } from '../subgraphs/post/src/media/processed.js';
+import { mediaLimits } from '../subgraphs/post/src/media/spool.js';
 import { createStorage } from '../subgraphs/post/src/storage/create-storage.js';
 import type { ObjectStorage } from '../subgraphs/post/src/storage/object-storage.js';
 import { developmentWhenRunByNpm } from './launcher-env.js';

@@ -6,7 +6,7 @@ import type { PrismaClient } from '../../../lib/db.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { Viewer } from '../../../lib/auth/viewer-context.js';
 import type { ObjectStorage } from './storage/object-storage.js';
-import type { MediaLimits } from './media/ingest.js';
+import type { MediaLimits } from './media/spool.js';
 import type { PostLoaders } from './loaders.js';
 
 export interface AppContext {

@@ -3,7 +3,7 @@
 import type { Media as MediaRow } from '../../../lib/generated/prisma/client.js';
 import { UPLOAD_PREFIX } from './storage/keys.js';
 import type { ObjectStorage } from './storage/object-storage.js';
-import type { IngestedMedia, StoredVariant } from './media/ingest.js';
+import type { IngestedMedia, StoredVariant } from './media/processed.js';
 
 export type { MediaRow };
 

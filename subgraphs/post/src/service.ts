@@ -12,7 +12,7 @@ import type { AppContext, RequestContext } from './context.js';
 import { startJanitor } from './janitor.js';
 import { registerInternalRoutes } from './internal-routes.js';
 import { createLoaders } from './loaders.js';
-import { mediaLimits } from './media/ingest.js';
+import { mediaLimits } from './media/spool.js';
 import { resolvers } from './resolvers.js';
 import { createStorage } from './storage/create-storage.js';
 import { registerMediaFileRoutes } from './storage/file-route.js';

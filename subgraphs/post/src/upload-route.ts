@@ -12,7 +12,8 @@ import { VIEWER_CONTEXT_HEADER, verifyViewerContext } from '../../../lib/auth/vi
 import { ErrorCode, httpStatusFor } from '../../../lib/errors.js';
 import { parseId } from '../../../lib/ids.js';
 import type { AppContext } from './context.js';
-import { MediaRejected, type IngestedMedia } from './media/ingest.js';
+import type { IngestedMedia } from './media/processed.js';
+import { MediaRejected } from './media/spool.js';
 import { toMediaView } from './media-records.js';
 import { dropMedia, finishMedia, ingestStream, reserveMedia } from './uploads.js';
 import { parseAltText } from './validation.js';

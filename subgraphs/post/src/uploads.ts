@@ -11,12 +11,9 @@ import {
   ErrorCode,
 } from '../../../lib/errors.js';
 import type { AppContext } from './context.js';
-import {
-  ingestMedia,
-  ingestStoredObject,
-  MediaRejected,
-  type IngestedMedia,
-} from './media/ingest.js';
+import { ingestMedia, ingestStoredObject } from './media/ingest.js';
+import type { IngestedMedia } from './media/processed.js';
+import { MediaRejected } from './media/spool.js';
 import {
   mediaKeyPrefix,
   readyColumns,

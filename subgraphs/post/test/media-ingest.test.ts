@@ -9,15 +9,10 @@ import S3rver from 's3rver';
 import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../lib/config.js';
-import {
-  ingestMedia,
-  ingestStoredObject,
-  mediaLimits,
-  MediaRejected,
-  variantWidths,
-  type IngestedMedia,
-  type MediaLimits,
-} from '../src/media/ingest.js';
+import { variantWidths } from '../src/media/image.js';
+import { ingestMedia, ingestStoredObject } from '../src/media/ingest.js';
+import type { IngestedMedia } from '../src/media/processed.js';
+import { mediaLimits, MediaRejected, type MediaLimits } from '../src/media/spool.js';
 import { FsStorage } from '../src/storage/fs-storage.js';
 import { createStorage } from '../src/storage/create-storage.js';
 import type { ObjectStorage } from '../src/storage/object-storage.js';

@@ -8,7 +8,7 @@ import { createLogger } from '../../../../lib/logger.js';
 import { startStack, type Stack } from '../../../../test/support/stack.js';
 import type { AppContext } from '../../src/context.js';
 import { runJanitorOnce, type JanitorPass } from '../../src/janitor.js';
-import { mediaLimits } from '../../src/media/ingest.js';
+import { mediaLimits } from '../../src/media/spool.js';
 import { createStorage } from '../../src/storage/create-storage.js';
 
 export interface PostStack extends Stack {
