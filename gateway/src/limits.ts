@@ -1,5 +1,6 @@
 // Abuse limits at the edge: request rate per IP and per user (Redis), a stricter budget
-// for the credential mutations, and static query limits (depth, aliases, cost, tokens).
+// for the credential mutations, an upload budget per user (POST /v1/media and
+// createUpload), and static query limits (depth, aliases, cost, tokens).
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import {
@@ -55,6 +56,15 @@ export function createEdgeLimiters(cfg: Config, redis: Redis): EdgeLimiters {
       durationSeconds: 60,
     }),
   };
+}
+
+/** Uploads (POST /v1/media and createUpload) per user per minute. */
+export function createUploadLimiter(cfg: Config, redis: Redis): Limiter {
+  return createLimiter(redis, {
+    keyPrefix: `${cfg.REDIS_KEY_PREFIX}rl:upload`,
+    points: cfg.RATE_LIMIT_UPLOADS_PER_MINUTE,
+    durationSeconds: 60,
+  });
 }
 
 type Vars = Readonly<Record<string, unknown>> | undefined;
@@ -137,6 +147,27 @@ export function authRateLimitPlugin(limiters: EdgeLimiters): ApolloServerPlugin<
           ]);
           const wait = Math.max(...waits.map((w) => w ?? 0));
           if (wait > 0) throw rateLimitedHttp(wait);
+        },
+      };
+    },
+  };
+}
+
+/** Spends the upload budget for each createUpload in a GraphQL operation. */
+export function uploadRateLimitPlugin(limiter: Limiter): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation, document, request, contextValue }) {
+          if (operation?.operation !== OperationTypeNode.MUTATION) return;
+          // Fragments and aliases included: each createUpload that will run spends one.
+          const n = countRootFields(rootFieldCounts(operation, document, request.variables), [
+            'createUpload',
+          ]);
+          const userId = contextValue.viewer.userId;
+          if (n === 0 || !userId) return;
+          const wait = await limiter.consume(userId, n);
+          if (wait !== null) throw rateLimitedHttp(wait);
         },
       };
     },

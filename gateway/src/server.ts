@@ -26,21 +26,19 @@ import { supergraphSubgraphUrls } from './supergraph-urls.js';
 import {
   authRateLimitPlugin,
   createEdgeLimiters,
+  createUploadLimiter,
   queryLimits,
   queryParseOptions,
-} from './limits.js';
-import {
-  createUploadLimiter,
-  registerRestRoutes,
   uploadRateLimitPlugin,
-  type ProxyTimeouts,
-} from './rest/routes.js';
+} from './limits.js';
+import type { ProxyTimeouts } from './rest/proxy.js';
+import { registerRestRoutes } from './rest/routes.js';
 
 export interface GatewayOptions {
   port?: number;
   /** Subgraph name → URL, overriding the supergraph's (tests, docker compose). */
   subgraphUrls?: Record<string, string>;
-  /** Overrides of the REST proxy's timeouts (tests; rest/routes.ts PROXY_TIMEOUTS). */
+  /** Overrides of the REST proxy's timeouts (tests; rest/proxy.ts PROXY_TIMEOUTS). */
   restTimeouts?: Partial<ProxyTimeouts>;
 }
 

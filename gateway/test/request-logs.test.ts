@@ -12,7 +12,8 @@ import { parseConfig } from '../../lib/config.js';
 import { createHttpServer } from '../../lib/http/server.js';
 import { createRedis, type RedisClient } from '../../lib/redis.js';
 import { redisUrl } from '../../test/support/env.js';
-import { createUploadLimiter, registerRestRoutes } from '../src/rest/routes.js';
+import { createUploadLimiter } from '../src/limits.js';
+import { registerRestRoutes } from '../src/rest/routes.js';
 
 const TOKEN = 'eyJrIjoibS94LmpwZyJ9.c2VjcmV0LWNhcGFiaWxpdHktc2lnbmF0dXJl';
 const PASSWORD = 'hunter2-by-get';
