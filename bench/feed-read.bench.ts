@@ -20,7 +20,8 @@ import { parseConfig } from '../lib/config.js';
 import { ID_EPOCH_MS } from '../lib/ids.js';
 import { signAccessToken } from '../lib/auth/tokens.js';
 import { VIEWER_CONTEXT_HEADER, signViewerContext } from '../lib/auth/viewer-context.js';
-import { benchEnv, summarize, writeResults } from './support.js';
+import { localSubgraphUrl, type SubgraphName } from '../lib/registry.js';
+import { benchEnv, localServiceEnv, summarize, writeResults } from './support.js';
 
 const AUTHORS = Number(process.env.BENCH_FEED_AUTHORS ?? 10_000);
 const FOLLOWED = Number(process.env.BENCH_FEED_FOLLOWED ?? 1_000);
@@ -361,24 +362,17 @@ export async function run(): Promise<void> {
     // The reader's timeline is rebuilt by its first read (below), like a cold start.
     await redis.del(`${cfg.REDIS_KEY_PREFIX}tl:{${userId(0)}}`);
 
-    const names = ['user', 'post', 'graph', 'feed'] as const;
+    // The subgraphs a feed read touches (search is left out).
+    const names: readonly SubgraphName[] = ['user', 'post', 'graph', 'feed'];
     const port = (n: string) => PORT_BASE + ['gateway', ...names, 'hive'].indexOf(n);
-    const urls = Object.fromEntries(
-      names.map((n) => [n, `http://127.0.0.1:${port(n)}/graphql`]),
-    ) as Record<(typeof names)[number], string>;
+    const services = localServiceEnv(
+      Object.fromEntries(['gateway', ...names].map((n) => [n, port(n)])),
+    );
     const childEnv: Record<string, string> = {
       ...(process.env as Record<string, string>),
       ...env.env,
       ...production,
-      GATEWAY_PORT: String(port('gateway')),
-      USER_PORT: String(port('user')),
-      POST_PORT: String(port('post')),
-      GRAPH_PORT: String(port('graph')),
-      FEED_PORT: String(port('feed')),
-      SUBGRAPH_USER_URL: urls.user,
-      SUBGRAPH_POST_URL: urls.post,
-      SUBGRAPH_GRAPH_URL: urls.graph,
-      SUBGRAPH_FEED_URL: urls.feed,
+      ...services,
       HIVE_GATEWAY_PORT: String(port('hive')),
     };
     const startJs = path.resolve('dist/scripts/start.js');
@@ -439,7 +433,7 @@ export async function run(): Promise<void> {
     // The subgraph alone, with the signed context the gateway would send (valid 60 s).
     const feedSubgraph = await measure(
       'feed subgraph',
-      urls.feed,
+      localSubgraphUrl(port('feed')),
       () => ({
         'content-type': 'application/json',
         [VIEWER_CONTEXT_HEADER]: signViewerContext(cfg.INTERNAL_SIGNING_SECRET, {

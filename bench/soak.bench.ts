@@ -8,7 +8,16 @@ import path from 'node:path';
 import pg from 'pg';
 import { parseConfig } from '../lib/config.js';
 import { signAccessToken } from '../lib/auth/tokens.js';
-import { benchEnv, freePort, rssBytes, startChild, summarize, writeResults } from './support.js';
+import { SUBGRAPH_NAMES } from '../lib/registry.js';
+import {
+  benchEnv,
+  freePort,
+  localServiceEnv,
+  rssBytes,
+  startChild,
+  summarize,
+  writeResults,
+} from './support.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 16);
@@ -46,7 +55,7 @@ async function heapUsedBytes(port: number): Promise<number | null> {
 export async function run(): Promise<void> {
   const env = await benchEnv('soak');
   const storageDir = await mkdtemp(path.join(os.tmpdir(), 'mosaic-soak-'));
-  const names = ['user', 'post', 'graph', 'feed', 'search', 'gateway'] as const;
+  const names = [...SUBGRAPH_NAMES, 'gateway'];
   const ports = Object.fromEntries(
     await Promise.all(names.map(async (n) => [n, await freePort()] as const)),
   );
@@ -54,12 +63,7 @@ export async function run(): Promise<void> {
     ...env.env,
     STORAGE_DIR: storageDir,
     MEDIA_JANITOR_INTERVAL_SECONDS: '0',
-    ...Object.fromEntries(names.map((n) => [`${n.toUpperCase()}_PORT`, String(ports[n])])),
-    ...Object.fromEntries(
-      names
-        .filter((n) => n !== 'gateway')
-        .map((n) => [`SUBGRAPH_${n.toUpperCase()}_URL`, `http://127.0.0.1:${ports[n]}/graphql`]),
-    ),
+    ...localServiceEnv(ports),
   };
   const cfg = parseConfig({ ...process.env, ...shared });
   const pool = new pg.Pool({ connectionString: env.databaseUrl, max: 4 });

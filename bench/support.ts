@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { parseConfig } from '../lib/config.js';
 import { migrate } from '../lib/migrate.js';
 import { connectNats, deleteStreams } from '../lib/nats.js';
+import { localSubgraphUrl, subgraphOf, type Subgraph } from '../lib/registry.js';
 
 export interface BenchEnv {
   /** Environment for parseConfig(). */
@@ -119,6 +120,30 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** A subgraph's registry row (a worker's name or a typo throws). */
+function subgraphRow(name: string): Subgraph {
+  const row = subgraphOf(name);
+  if (row?.name !== name) throw new Error(`${name} is neither the gateway nor a subgraph`);
+  return row;
+}
+
+/** The setting of a service's port: GATEWAY_PORT, or its registry row's (USER_PORT, ...). */
+const portEnvOf = (name: string) =>
+  name === 'gateway' ? 'GATEWAY_PORT' : subgraphRow(name).portEnv;
+
+/**
+ * The environment of services on this machine at these ports (name → port): each one's
+ * port setting, and each subgraph's SUBGRAPH_<NAME>_URL so that the others find it.
+ */
+export function localServiceEnv(ports: Readonly<Record<string, number>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, port] of Object.entries(ports)) {
+    env[portEnvOf(name)] = String(port);
+    if (name !== 'gateway') env[subgraphRow(name).urlEnv] = localSubgraphUrl(port);
+  }
+  return env;
+}
+
 /**
  * Runs one service as its own process (`node dist/scripts/start.js <name>`), as deployed;
  * the environment must name its port (e.g. GRAPH_PORT). Resolves once /health answers.
@@ -127,7 +152,7 @@ export async function startChild(
   name: string,
   env: Record<string, string>,
 ): Promise<{ url: string; port: number; pid: number; close(): Promise<void> }> {
-  const portVar = `${name.toUpperCase()}_PORT`;
+  const portVar = portEnvOf(name);
   const port = env[portVar];
   if (!port) throw new Error(`startChild(${name}) needs ${portVar}`);
   const child = spawn(process.execPath, ['dist/scripts/start.js', name, '--no-migrate'], {
