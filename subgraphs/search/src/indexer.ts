@@ -5,57 +5,68 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startConsumer, type RunningConsumer } from '../../../lib/consumer.js';
 import {
+  parseEvent,
   POST_CREATED,
   POST_DELETED,
   POST_UPDATED,
   streamNames,
   subjectFor,
-  type PostCreatedV1,
-  type PostDeletedV1,
-  type PostUpdatedV1,
+  type ContractEvent,
 } from '../../../lib/events.js';
 import type { AppContext } from './context.js';
 import { applyDelete, applyUpsert } from './index-store.js';
 
 export const INDEXER_DURABLE = 'search-indexer-posts';
 
-const isPostEvent = (p: unknown): p is { postId: string; authorId: string; createdAt: string } => {
-  const e = p as Record<string, unknown> | null;
-  return (
-    !!e &&
-    typeof e.postId === 'string' &&
-    typeof e.authorId === 'string' &&
-    typeof e.createdAt === 'string' &&
-    /^[1-9][0-9]{0,18}$/.test(e.postId) &&
-    /^[1-9][0-9]{0,18}$/.test(e.authorId) &&
-    !Number.isNaN(Date.parse(e.createdAt))
-  );
-};
-
-/** Applies one event; true when it changed the index. */
+/**
+ * Applies one raw event (tests, tools); false when it changed nothing. A payload that breaks
+ * the event contract changes nothing either (the consumer dead-letters those before here).
+ */
 export async function indexEvent(
   app: AppContext,
   subject: string,
   payload: unknown,
 ): Promise<boolean> {
-  if (!isPostEvent(payload)) {
-    app.logger.warn({ subject }, 'malformed post event ignored');
+  const check = parseEvent(subject, payload);
+  if (!check.ok) {
+    app.logger.warn({ subject, error: check.error }, 'malformed post event ignored');
     return false;
   }
-  if (subject === POST_CREATED || subject === POST_UPDATED) {
-    const r = await applyUpsert(app.pool, payload as PostCreatedV1 | PostUpdatedV1);
-    if (r.applied && r.post) await app.backend.upsert([r.post]);
-    return r.applied;
+  return applyEvent(app, check.event);
+}
+
+/** Applies one checked event; true when it changed the index. */
+export async function applyEvent(app: AppContext, event: ContractEvent): Promise<boolean> {
+  switch (event.subject) {
+    case POST_CREATED:
+    case POST_UPDATED: {
+      const r = await applyUpsert(app.pool, event.payload);
+      if (r.applied && r.post) await app.backend.upsert([r.post]);
+      return r.applied;
+    }
+    case POST_DELETED: {
+      const r = await applyDelete(app.pool, event.payload);
+      // Removed from the engine even when already tombstoned here (a crash between the two).
+      await app.backend.remove([event.payload.postId]);
+      return r.applied;
+    }
+    default:
+      return false;
   }
-  if (subject === POST_DELETED) {
-    const e = payload as PostDeletedV1;
-    if (typeof e.deletedAt !== 'string' || Number.isNaN(Date.parse(e.deletedAt))) return false;
-    const r = await applyDelete(app.pool, e);
-    // Removed from the engine even when already tombstoned here (a crash between the two).
-    await app.backend.remove([e.postId]);
-    return r.applied;
+}
+
+/** When the event happened: its deletion, edit or creation time. */
+function eventTime(event: ContractEvent): number {
+  switch (event.subject) {
+    case POST_DELETED:
+      return Date.parse(event.payload.deletedAt);
+    case POST_UPDATED:
+      return Date.parse(event.payload.updatedAt);
+    case POST_CREATED:
+      return Date.parse(event.payload.createdAt);
+    default:
+      return Date.now();
   }
-  return false;
 }
 
 export interface RunningIndexer extends RunningConsumer {
@@ -78,11 +89,9 @@ export async function startIndexer(app: AppContext, nc: NatsConnection): Promise
     ackWaitMs: app.cfg.SEARCH_ACK_WAIT_SECONDS * 1000,
     // The payload has passed the contract check (lib/consumer.ts); a malformed one was
     // dead-lettered instead of reaching indexEvent.
-    handle: async ({ subject, payload }) => {
-      if (await indexEvent(app, subject, payload)) {
-        const e = payload as { createdAt: string; updatedAt?: string; deletedAt?: string };
-        const at = Date.parse(e.deletedAt ?? e.updatedAt ?? e.createdAt);
-        lags.push(Date.now() - at);
+    handle: async (event) => {
+      if (await applyEvent(app, event)) {
+        lags.push(Date.now() - eventTime(event));
         if (lags.length > 10_000) lags.splice(0, lags.length - 10_000);
       }
     },
