@@ -5,7 +5,7 @@
 // so a createPost racing the janitor either attaches the media first (and the janitor
 // skips it) or waits and then finds the media gone (NOT_FOUND).
 import type { AppContext } from './context.js';
-import { uploadKeyMediaId } from './media-records.js';
+import { uploadKeyMediaId } from './uploads/records.js';
 import { UPLOAD_PREFIX } from './storage/keys.js';
 
 export interface JanitorPass {

@@ -4,7 +4,7 @@ import DataLoader from 'dataloader';
 import type { Post as PostRow } from '../../../lib/generated/prisma/client.js';
 import { statement, type Queryable } from '../../../lib/db.js';
 import { tryParseId } from '../../../lib/ids.js';
-import type { MediaDisplayRow } from './media-records.js';
+import type { MediaDisplayRow } from './media-view.js';
 
 export type { PostRow };
 

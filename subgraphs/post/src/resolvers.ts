@@ -8,10 +8,10 @@ import type { Resolvers } from '../../../lib/http/subgraph.js';
 import { decodeCursor, encodeCursor, pageSize, toConnection } from '../../../lib/pagination.js';
 import type { RequestContext } from './context.js';
 import type { PostRow } from './loaders.js';
-import { toMediaView } from './media-records.js';
+import { toMediaView } from './media-view.js';
 import { createPost, deletePost } from './posts.js';
 import { purgePost } from './janitor.js';
-import { completeUpload, createUpload } from './uploads.js';
+import { completeUpload, createUpload } from './uploads/direct.js';
 import { parseCreatePost, parseCreateUpload } from './validation.js';
 
 function requireViewer(ctx: RequestContext): bigint {

@@ -16,9 +16,9 @@ import { mediaLimits } from './media/spool.js';
 import { resolvers } from './resolvers.js';
 import { createStorage } from './storage/create-storage.js';
 import { registerMediaFileRoutes } from './storage/file-route.js';
-import { registerUploadRoute } from './upload-route.js';
-import { uploadGate } from './uploads.js';
+import { uploadGate } from './uploads/direct.js';
 import { registerFsUploadRoutes } from './uploads/put-route.js';
+import { registerUploadRoute } from './uploads/rest-route.js';
 
 export interface PostService extends RunningService {
   /** For tests and tools: the wired clients (runJanitorOnce(app) etc.). */

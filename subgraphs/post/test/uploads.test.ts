@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasExifBytes, jpegWithGps, mp4, noisePng, png } from './support/fixtures.js';
-import type { MediaView } from '../src/media-records.js';
+import type { MediaView } from '../src/media-view.js';
 import { mp4WithMetadata, probeVideo, SECRET_LOCATION } from './media-fixtures.js';
 import type { FsStorage } from '../src/storage/fs-storage.js';
 import { startPostStack, type PostStack } from './support/post-stack.js';

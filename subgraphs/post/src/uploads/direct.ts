@@ -1,7 +1,6 @@
-// Media records through their life: reserved as PROCESSING, made READY from what ingest
-// stored, or dropped with their objects. Direct-to-storage uploads (createUpload /
-// completeUpload) keep their bookkeeping on the same row.
-import type { Readable } from 'node:stream';
+// Direct-to-storage uploads: createUpload hands out presigned URLs (one PUT, or one per
+// part) for a PROCESSING media row; completeUpload checks what was stored against what
+// was declared, ingests it and makes the row READY. The bookkeeping stays on that row.
 import {
   appError,
   badInput,
@@ -9,20 +8,20 @@ import {
   forbidden,
   notFound,
   ErrorCode,
-} from '../../../lib/errors.js';
-import type { AppContext } from './context.js';
-import { ingestMedia, ingestStoredObject } from './media/ingest.js';
-import type { IngestedMedia } from './media/processed.js';
-import { MediaRejected } from './media/spool.js';
+} from '../../../../lib/errors.js';
+import type { AppContext } from '../context.js';
+import { ingestStoredObject } from '../media/ingest.js';
+import type { IngestedMedia } from '../media/processed.js';
+import { MediaRejected } from '../media/spool.js';
+import type { CreateUploadInput } from '../validation.js';
+import type { UploadGate, UploadRefusal } from './put-route.js';
 import {
+  finishMedia,
   mediaKeyPrefix,
-  readyColumns,
   uploadKey,
   uploadKeyMediaId,
   type MediaRow,
-} from './media-records.js';
-import type { UploadGate, UploadRefusal } from './uploads/put-route.js';
-import type { CreateUploadInput } from './validation.js';
+} from './records.js';
 
 /** A GraphQL error with the rejection's code (413 / 415 / 400 over REST). */
 export function rejectionError(err: MediaRejected) {
@@ -32,53 +31,6 @@ export function rejectionError(err: MediaRejected) {
 async function nextId(app: AppContext): Promise<bigint> {
   const rows = await app.prisma.$queryRaw<{ id: bigint }[]>`SELECT posts.next_id() AS id`;
   return rows[0]!.id;
-}
-
-/** A PROCESSING row that owns whatever the upload is about to store. */
-export async function reserveMedia(app: AppContext, ownerId: bigint): Promise<bigint> {
-  const row = await app.prisma.media.create({
-    data: { ownerId, status: 'PROCESSING' },
-    select: { id: true },
-  });
-  return row.id;
-}
-
-/** Turns the reserved row READY. If the row is gone (janitor), the objects go too. */
-export async function finishMedia(
-  app: AppContext,
-  id: bigint,
-  ingested: IngestedMedia,
-  extra: { altText?: string | null; uploadKey?: string | null } = {},
-): Promise<MediaRow> {
-  const updated = await app.prisma.media.updateManyAndReturn({
-    where: { id, status: 'PROCESSING' },
-    data: {
-      ...readyColumns(ingested),
-      ...(extra.altText !== undefined ? { altText: extra.altText } : {}),
-      ...(extra.uploadKey !== undefined ? { uploadKey: extra.uploadKey } : {}),
-      uploadMultipartId: null,
-      uploadExpiresAt: null,
-    },
-  });
-  const row = updated[0];
-  if (!row) {
-    await app.storage.delete(ingested.keys);
-    throw conflict('This upload was abandoned; upload the file again');
-  }
-  return row;
-}
-
-/** Deletes a reserved row that never became READY (its objects are already gone). */
-export async function dropMedia(app: AppContext, id: bigint): Promise<void> {
-  await app.prisma.media.deleteMany({ where: { id, status: { not: 'READY' } } });
-}
-
-/** Ingests a streamed upload into an already reserved row's key space. */
-export function ingestStream(app: AppContext, id: bigint, source: Readable) {
-  return ingestMedia(app.storage, source, {
-    keyPrefix: mediaKeyPrefix(id),
-    limits: app.mediaLimits,
-  });
 }
 
 export interface UploadTicket {
@@ -155,7 +107,7 @@ export async function createUpload(
 }
 
 /**
- * The fs upload route's gate (uploads/put-route.ts): a presigned URL may store bytes only
+ * The fs upload route's gate (put-route.ts): a presigned URL may store bytes only
  * while its media row is PROCESSING, not yet claimed by completeUpload (uploadExpiresAt
  * set) and not expired; a part URL only while its multipart upload is still open.
  */

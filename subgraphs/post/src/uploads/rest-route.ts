@@ -5,18 +5,18 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import busboy from 'busboy';
-import { collectEvery } from '../../../lib/memory.js';
+import { collectEvery } from '../../../../lib/memory.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
-import { VIEWER_CONTEXT_HEADER, verifyViewerContext } from '../../../lib/auth/viewer-context.js';
-import { ErrorCode, httpStatusFor } from '../../../lib/errors.js';
-import { parseId } from '../../../lib/ids.js';
-import type { AppContext } from './context.js';
-import type { IngestedMedia } from './media/processed.js';
-import { MediaRejected } from './media/spool.js';
-import { toMediaView } from './media-records.js';
-import { dropMedia, finishMedia, ingestStream, reserveMedia } from './uploads.js';
-import { parseAltText } from './validation.js';
+import { VIEWER_CONTEXT_HEADER, verifyViewerContext } from '../../../../lib/auth/viewer-context.js';
+import { ErrorCode, httpStatusFor } from '../../../../lib/errors.js';
+import { parseId } from '../../../../lib/ids.js';
+import type { AppContext } from '../context.js';
+import type { IngestedMedia } from '../media/processed.js';
+import { MediaRejected } from '../media/spool.js';
+import { toMediaView } from '../media-view.js';
+import { parseAltText } from '../validation.js';
+import { dropMedia, finishMedia, ingestStream, reserveMedia } from './records.js';
 
 export const INTERNAL_UPLOAD_PATH = '/internal/v1/media';
 
