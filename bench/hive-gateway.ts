@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { Redis } from 'ioredis';
-import { parseConfig } from '../lib/config.js';
+import { parseConfig, subgraphUrlOverrides } from '../lib/config.js';
 import { revokedSessionKey, verifyAccessToken } from '../lib/auth/tokens.js';
 import {
   VIEWER_CONTEXT_HEADER,
@@ -47,13 +47,7 @@ const { unifiedGraphHandler } = await pkg('@graphql-hive/router-runtime');
 const cfg = parseConfig();
 const redis = new Redis(cfg.REDIS_URL);
 const port = Number(process.env.HIVE_GATEWAY_PORT ?? 4010);
-const overrides: Record<string, string | undefined> = {
-  user: cfg.SUBGRAPH_USER_URL,
-  post: cfg.SUBGRAPH_POST_URL,
-  graph: cfg.SUBGRAPH_GRAPH_URL,
-  feed: cfg.SUBGRAPH_FEED_URL,
-  search: cfg.SUBGRAPH_SEARCH_URL,
-};
+const overrides = subgraphUrlOverrides(cfg);
 
 const unauthenticated = (message: string) =>
   new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
