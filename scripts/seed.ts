@@ -17,7 +17,7 @@ import type pg from 'pg';
 import sharp from 'sharp';
 import { ConfigError, parseConfig, type Config } from '../lib/config.js';
 import { createPool } from '../lib/db.js';
-import { streamLayout } from '../lib/events.js';
+import { streamNames } from '../lib/events.js';
 import { extractHashtags } from '../lib/hashtags.js';
 import { idAt } from '../lib/ids.js';
 import { migrate } from '../lib/migrate.js';
@@ -589,10 +589,18 @@ export interface DrainState {
   backlog: Record<string, number>;
   /** Pending + ack-pending events per durable consumer (mosaic_jetstream_consumer_pending). */
   pending: Record<string, number>;
+  /** Durable consumers on each schema's stream: a published row is pending in each of them. */
+  consumers: Record<string, number>;
 }
 
+/** Deliveries still to be consumed: a row still in an outbox counts once per consumer to come. */
 export const remaining = (s: DrainState): number =>
-  [...Object.values(s.backlog), ...Object.values(s.pending)].reduce((a, b) => a + b, 0);
+  Object.entries(s.backlog).reduce(
+    (a, [schema, n]) => a + n * Math.max(1, s.consumers[schema] ?? 0),
+    0,
+  ) + Object.values(s.pending).reduce((a, b) => a + b, 0);
+
+const OUTBOX_STREAMS = { users: 'USERS', posts: 'POSTS', graph: 'GRAPH' } as const;
 
 /** The same two measures the services' gauges export, read straight from their sources. */
 export async function drainState(
@@ -600,25 +608,35 @@ export async function drainState(
   jsm: Awaited<ReturnType<typeof jetstreamManager>>,
   prefix: string,
 ): Promise<DrainState> {
+  const names = streamNames(prefix);
+  const pending: Record<string, number> = {};
+  const consumers: Record<string, number> = {};
+  for (const [schema, key] of Object.entries(OUTBOX_STREAMS)) {
+    const list = await jsm.consumers
+      .list(names[key])
+      .next()
+      .catch(() => []);
+    consumers[schema] = 0;
+    for (const c of list) {
+      if (!c.config.durable_name) continue;
+      pending[c.name] = c.num_pending + c.num_ack_pending;
+      consumers[schema]++;
+    }
+  }
+  // After the consumers: a row published in between is then not counted twice.
   const { rows } = await pool.query<{ schema: string; n: string }>(
-    ['users', 'posts', 'graph']
+    Object.keys(OUTBOX_STREAMS)
       .map(
         (schema) =>
           `SELECT '${schema}' AS schema, count(*)::text AS n FROM ${schema}.outbox WHERE published_at IS NULL`,
       )
       .join(' UNION ALL '),
   );
-  const pending: Record<string, number> = {};
-  for (const { name } of streamLayout(prefix)) {
-    const consumers = await jsm.consumers
-      .list(name)
-      .next()
-      .catch(() => []);
-    for (const c of consumers) {
-      if (c.config.durable_name) pending[c.name] = c.num_pending + c.num_ack_pending;
-    }
-  }
-  return { backlog: Object.fromEntries(rows.map((r) => [r.schema, Number(r.n)])), pending };
+  return {
+    backlog: Object.fromEntries(rows.map((r) => [r.schema, Number(r.n)])),
+    pending,
+    consumers,
+  };
 }
 
 /**
@@ -627,7 +645,12 @@ export async function drainState(
  */
 export async function waitForDrain(
   cfg: Config,
-  opts: { pollMs?: number; onState?: (s: DrainState, elapsedMs: number) => void } = {},
+  opts: {
+    pollMs?: number;
+    onState?: (s: DrainState, elapsedMs: number) => void;
+    /** ANALYZE the projections once drained (default true). */
+    analyze?: boolean;
+  } = {},
 ): Promise<{ ms: number }> {
   const started = Date.now();
   const pool = createPool({ ...cfg, DATABASE_POOL_SIZE: 2, DATABASE_STATEMENT_TIMEOUT_MS: 0 });
@@ -643,8 +666,9 @@ export async function waitForDrain(
       if (quiet >= 2) break;
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
     }
-    await pool.query(`ANALYZE ${PROJECTION_TABLES.join(', ')}`);
-    return { ms: Date.now() - started };
+    const ms = Date.now() - started;
+    if (opts.analyze ?? true) await pool.query(`ANALYZE ${PROJECTION_TABLES.join(', ')}`);
+    return { ms };
   } finally {
     await nc.close().catch(() => {});
     await pool.end();
