@@ -1,6 +1,7 @@
 // Shared benchmark plumbing: a fresh, migrated database per benchmark, isolated Redis and
 // NATS prefixes, percentiles, and results written to bench/results/<name>.json.
-// Benchmarks report ratios measured in the same run (DESIGN.md: machines differ).
+// Benchmarks report ratios measured in the same run: machines differ, and so does this one
+// from minute to minute.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-// npm run capacity — the fleet for the design's scale (DESIGN.md), computed from the
+// npm run capacity — the fleet for the planned scale (docs/architecture.md, "Goals"), from the
 // benchmark results in bench/results/*.json and the stated assumptions below. Prints a
 // table and writes bench/results/capacity.json. Every figure says where it comes from.
 import { readFile, writeFile } from 'node:fs/promises';

@@ -69,7 +69,8 @@ export async function startGateway(
   const gateway = new ApolloGateway({
     supergraphSdl,
     logger,
-    // Lean subgraph calls over keep-alive node:http (gateway/src/subgraph-source.ts).
+    // Lean subgraph calls over an undici Pool per subgraph (subgraph-source.ts,
+    // subgraph-fetch.ts).
     buildService: ({ name, url }) => {
       const source = new SubgraphDataSource(
         urls[name] ?? url!,

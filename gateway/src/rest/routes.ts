@@ -1,7 +1,8 @@
-// The gateway's REST routes (api.graphql), one file per concern: uploads streamed to the
-// post service (upload-proxy.ts: POST /v1/media, PUT /v1/uploads/:token), media files
-// with filesystem storage (media-proxy.ts: GET|HEAD /media/*), and GraphQL-backed reads
-// (read-routes.ts: GET /v1/posts/:id, GET /v1/feed). Errors are { error, code }.
+// The gateway's REST routes (docs/architecture.md, "REST routes"), one file per concern:
+// uploads streamed to the post service (upload-proxy.ts: POST /v1/media,
+// PUT /v1/uploads/:token), media files with filesystem storage (media-proxy.ts:
+// GET|HEAD /media/*), and GraphQL-backed reads (read-routes.ts: GET /v1/posts/:id,
+// GET /v1/feed). Errors are { error, code, requestId } (replies.ts).
 import type { ApolloServer } from '@apollo/server';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../../lib/config.js';
