@@ -1,5 +1,5 @@
 // Prisma CLI configuration. Only `prisma generate` is used on our machines; migrations are
-// applied by `npm run db:migrate` (lib/migrate.ts) because Prisma's schema engine cannot be
+// applied by `npm run db:migrate` (lib/platform/migrate.ts) because Prisma's schema engine cannot be
 // downloaded here.
 import { defineConfig } from 'prisma/config';
 

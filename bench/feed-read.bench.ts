@@ -17,7 +17,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { parseConfig } from '../lib/config.js';
-import { ID_EPOCH_MS } from '../lib/ids.js';
+import { ID_EPOCH_MS } from '../lib/contracts/ids.js';
 import { signAccessToken } from '../lib/auth/tokens.js';
 import { VIEWER_CONTEXT_HEADER, signViewerContext } from '../lib/auth/viewer-context.js';
 import { localSubgraphUrl, type SubgraphName } from '../lib/registry.js';

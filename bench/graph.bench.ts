@@ -5,7 +5,7 @@ import { parseConfig, type Config } from '../lib/config.js';
 import { signAccessToken } from '../lib/auth/tokens.js';
 import { createGraphClient } from '../lib/clients/graph-client.js';
 import { baseOf } from '../lib/clients/internal-http.js';
-import type { RunningService } from '../lib/http/server.js';
+import type { RunningService } from '../lib/platform/http/server.js';
 import { SUBGRAPHS } from '../scripts/services.js';
 import { startGateway } from '../gateway/src/server.js';
 import { benchEnv, summarize, writeResults } from './support.js';

@@ -10,7 +10,7 @@
 // and generic after five executions); the others always get a custom plan.
 import type pg from 'pg';
 import type { Config } from '../lib/config.js';
-import type { Queryable } from '../lib/db.js';
+import type { Queryable } from '../lib/platform/db.js';
 import { getPostsWithMedia, getMediaByPost, createLoaders } from '../subgraphs/post/src/loaders.js';
 import { getUsers } from '../subgraphs/user/src/loaders.js';
 import { createLoaders as createGraphLoaders } from '../subgraphs/graph/src/loaders.js';

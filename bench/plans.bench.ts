@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../lib/config.js';
-import { createPool } from '../lib/db.js';
+import { createPool } from '../lib/platform/db.js';
 import { DEMO_USERNAME, PROJECTION_TABLES, SEEDED_TABLES, seed } from '../scripts/seed.js';
 import { benchEnv, writeResults } from './support.js';
 import {

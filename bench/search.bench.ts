@@ -5,9 +5,9 @@
 import { jetstream } from '@nats-io/jetstream';
 import pg from 'pg';
 import { parseConfig } from '../lib/config.js';
-import { connectNats, deleteStreams, ensureStreams } from '../lib/nats.js';
-import { subjectFor, type PostCreatedV1 } from '../lib/events.js';
-import { idAt } from '../lib/ids.js';
+import { connectNats, deleteStreams, ensureStreams } from '../lib/platform/nats.js';
+import { subjectFor, type PostCreatedV1 } from '../lib/contracts/events.js';
+import { idAt } from '../lib/contracts/ids.js';
 import { startGateway } from '../gateway/src/server.js';
 import { startSearchService } from '../subgraphs/search/src/service.js';
 import { startIndexer } from '../subgraphs/search/src/indexer.js';

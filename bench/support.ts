@@ -11,8 +11,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { parseConfig } from '../lib/config.js';
-import { migrate } from '../lib/migrate.js';
-import { connectNats, deleteStreams } from '../lib/nats.js';
+import { migrate } from '../lib/platform/migrate.js';
+import { connectNats, deleteStreams } from '../lib/platform/nats.js';
 import { localSubgraphUrl, subgraphOf, type Subgraph } from '../lib/registry.js';
 
 export interface BenchEnv {

@@ -184,7 +184,7 @@ export async function run(): Promise<void> {
       goalMB: GOAL_MB,
       // The goal is about Mosaic's processes; the benchmark's own client is shown for reference.
       withinGoal: ['gateway', 'post'].every((n) => (growthMB[n] ?? Infinity) < GOAL_MB),
-      note: 'Peak RSS minus the RSS after a warm-up upload. The benchmark process (a plain fs read stream piped into an http request, no Mosaic code) shows what streaming costs without help: V8 collects garbage Buffers only after about 64 MB of external memory has been allocated since the last GC; the gateway and post service run a minor GC every 8 MB streamed (lib/memory.ts). RSS of the gateway and post service processes (each `node dist/scripts/start.js <name>`) and of this benchmark process, sampled every 50 ms; ffprobe/ffmpeg run as short-lived children of the post service and are not included.',
+      note: 'Peak RSS minus the RSS after a warm-up upload. The benchmark process (a plain fs read stream piped into an http request, no Mosaic code) shows what streaming costs without help: V8 collects garbage Buffers only after about 64 MB of external memory has been allocated since the last GC; the gateway and post service run a minor GC every 8 MB streamed (lib/platform/memory.ts). RSS of the gateway and post service processes (each `node dist/scripts/start.js <name>`) and of this benchmark process, sampled every 50 ms; ffprobe/ffmpeg run as short-lived children of the post service and are not included.',
     };
     console.log(JSON.stringify(results, null, 2));
     console.log(`wrote ${await writeResults('upload', results)}`);

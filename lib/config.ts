@@ -61,7 +61,7 @@ const schema = z.object({
   DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: int(60_000),
   DATABASE_CONNECT_TIMEOUT_MS: int(3000),
   /**
-   * Per-service Postgres roles (lib/db-roles.ts): a service connects with its URL instead of
+   * Per-service Postgres roles (lib/platform/db-roles.ts): a service connects with its URL instead of
    * DATABASE_URL, and the migration step creates the role named in it with rights on that
    * service's schema only. Unset: every service uses DATABASE_URL. The subgraphs' come
    * from lib/registry.ts (subgraphSettings).
@@ -199,11 +199,11 @@ const schema = z.object({
   /** Replicas of each JetStream stream (3 on a 3-node NATS cluster); consumers inherit it. */
   NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 
-  // ---- metrics (lib/metrics.ts) ----
+  // ---- metrics (lib/platform/metrics.ts) ----
   /** Lets non-private callers read the gateway's /metrics with `Authorization: Bearer <token>`. */
   METRICS_TOKEN: z.string().min(16).optional(),
 
-  // ---- tracing (lib/tracing.ts) ----
+  // ---- tracing (lib/platform/tracing.ts) ----
   /** Record OpenTelemetry spans; also on whenever OTEL_EXPORTER_OTLP_ENDPOINT is set. */
   TRACING: bool(false),
   /** OTLP/HTTP collector base URL (traces go to <url>/v1/traces); default http://localhost:4318. */

@@ -14,7 +14,7 @@ export interface SubgraphEntry {
   readonly portEnv: string;
   /** The setting that overrides its URL, e.g. SUBGRAPH_USER_URL (compose, tests). */
   readonly urlEnv: string;
-  /** The setting of its own Postgres role, e.g. DATABASE_URL_USER (lib/db-roles.ts). */
+  /** The setting of its own Postgres role, e.g. DATABASE_URL_USER (lib/platform/db-roles.ts). */
   readonly databaseUrlEnv: string;
   /** The Postgres schemas it (and its workers) read and write. */
   readonly schemas: readonly string[];

@@ -1,8 +1,8 @@
-// npm run db:migrate — applies prisma/migrations to DATABASE_URL (see lib/migrate.ts).
+// npm run db:migrate — applies prisma/migrations to DATABASE_URL (see lib/platform/migrate.ts).
 import { ConfigError, parseConfig } from '../lib/config.js';
-import { MigrationError, migrate } from '../lib/migrate.js';
-import { ensureServiceRoles, serviceRoles } from '../lib/db-roles.js';
-import { preflight } from '../lib/preflight.js';
+import { MigrationError, migrate } from '../lib/platform/migrate.js';
+import { ensureServiceRoles, serviceRoles } from '../lib/platform/db-roles.js';
+import { preflight } from '../lib/platform/preflight.js';
 import { developmentWhenRunByNpm } from './launcher-env.js';
 
 developmentWhenRunByNpm();

@@ -1,11 +1,15 @@
 // npm run dlq:replay -- [--subject post.created] [--since 2h | --since 2026-05-01T00:00Z] [--dry-run]
-// Republishes dead-lettered events (lib/dead-letters.ts) to their original subject and
+// Republishes dead-lettered events (lib/platform/dead-letters.ts) to their original subject and
 // removes each from the DLQ stream once the publish is acknowledged. Fix the cause first:
 // an event that still fails is dead-lettered again. --dry-run lists what would be replayed.
 import { parseArgs } from 'node:util';
 import { ConfigError, parseConfig } from '../lib/config.js';
-import { parseSince, replayDeadLetters, type DeadLetterEntry } from '../lib/dead-letters.js';
-import { connectNats } from '../lib/nats.js';
+import {
+  parseSince,
+  replayDeadLetters,
+  type DeadLetterEntry,
+} from '../lib/platform/dead-letters.js';
+import { connectNats } from '../lib/platform/nats.js';
 
 const USAGE =
   'usage: npm run dlq:replay -- [--subject <event subject, wildcards allowed>] [--since <ISO time | 30m | 12h | 7d>] [--dry-run]';

@@ -2,7 +2,7 @@
 // gateway (npm start, docker compose and the test stack all read this). A new registry row
 // needs its starter here; the `satisfies` clauses fail the type check until it has one.
 import type { Config } from '../lib/config.js';
-import type { RunningService } from '../lib/http/server.js';
+import type { RunningService } from '../lib/platform/http/server.js';
 import {
   SUBGRAPH_NAMES,
   WORKER_NAMES,

@@ -7,16 +7,16 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, parseConfig } from '../lib/config.js';
-import { createLogger } from '../lib/logger.js';
-import { closeOnSignals } from '../lib/http/server.js';
-import { migrate } from '../lib/migrate.js';
+import { createLogger } from '../lib/platform/logger.js';
+import { closeOnSignals } from '../lib/platform/http/server.js';
+import { migrate } from '../lib/platform/migrate.js';
 import {
   ensureServiceRoles,
   SERVICE_DATABASE_URL_KEYS,
   serviceDatabaseUrl,
   serviceRoles,
-} from '../lib/db-roles.js';
-import { preflight } from '../lib/preflight.js';
+} from '../lib/platform/db-roles.js';
+import { preflight } from '../lib/platform/preflight.js';
 import { developmentWhenRunByNpm } from './launcher-env.js';
 import { SERVICES, WORKERS } from './services.js';
 
@@ -52,7 +52,7 @@ if (problems.length) {
 if (process.env.MOSAIC_CHILD || names.length === 1) {
   // Run one service in this process.
   const name = names[0] ?? 'gateway';
-  // Its own Postgres role when DATABASE_URL_<NAME> is set (lib/db-roles.ts).
+  // Its own Postgres role when DATABASE_URL_<NAME> is set (lib/platform/db-roles.ts).
   const running = await SERVICES[name]!({ ...cfg, DATABASE_URL: serviceDatabaseUrl(cfg, name) });
   closeOnSignals(logger, () => running.close());
 } else {

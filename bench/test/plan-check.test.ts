@@ -8,7 +8,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../lib/config.js';
-import { createPool } from '../../lib/db.js';
+import { createPool } from '../../lib/platform/db.js';
 import { DEMO_USERNAME, PROJECTION_TABLES, seed } from '../../scripts/seed.js';
 import { isolate, type Isolation } from '../../test/support/isolation.js';
 import {

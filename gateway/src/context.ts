@@ -2,9 +2,9 @@
 // subgraphs as a signed viewer context (lib/auth/viewer-context.ts).
 import type { FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
-import type { RedisClient as Redis } from '../../lib/redis.js';
+import type { RedisClient as Redis } from '../../lib/platform/redis.js';
 import type { Config } from '../../lib/config.js';
-import { ErrorCode, httpStatusFor } from '../../lib/errors.js';
+import { ErrorCode, httpStatusFor } from '../../lib/contracts/errors.js';
 import {
   revokedSessionKey,
   verifyAccessToken,
@@ -12,7 +12,7 @@ import {
   type VerifyResult,
 } from '../../lib/auth/tokens.js';
 import type { Viewer } from '../../lib/auth/viewer-context.js';
-import type { Limiter } from '../../lib/rate-limit.js';
+import type { Limiter } from '../../lib/platform/rate-limit.js';
 
 export interface GatewayContext {
   viewer: Viewer;

@@ -12,9 +12,9 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import type { RedisClient as Redis } from '../../lib/redis.js';
+import type { RedisClient as Redis } from '../../lib/platform/redis.js';
 import type { Config } from '../../lib/config.js';
-import { createLimiter, type Limiter } from '../../lib/rate-limit.js';
+import { createLimiter, type Limiter } from '../../lib/platform/rate-limit.js';
 import { rateLimitedHttp, type GatewayContext } from './context.js';
 
 /** Mutations that try credentials or create accounts: budgeted per IP. */

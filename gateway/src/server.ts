@@ -11,14 +11,18 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import cors from '@fastify/cors';
 import { subgraphUrl, subgraphUrlOverrides, type Config } from '../../lib/config.js';
-import { createPool } from '../../lib/db.js';
-import { maskError } from '../../lib/errors.js';
-import { natsProbe, postgresProbe, redisProbe } from '../../lib/health.js';
-import { boundPort, createHttpServer, type RunningService } from '../../lib/http/server.js';
-import { createLogger } from '../../lib/logger.js';
-import { graphqlMetricsPlugin } from '../../lib/metrics.js';
-import { connectNats } from '../../lib/nats.js';
-import { createRedis } from '../../lib/redis.js';
+import { createPool } from '../../lib/platform/db.js';
+import { maskError } from '../../lib/contracts/errors.js';
+import { natsProbe, postgresProbe, redisProbe } from '../../lib/platform/health.js';
+import {
+  boundPort,
+  createHttpServer,
+  type RunningService,
+} from '../../lib/platform/http/server.js';
+import { createLogger } from '../../lib/platform/logger.js';
+import { graphqlMetricsPlugin } from '../../lib/platform/metrics.js';
+import { connectNats } from '../../lib/platform/nats.js';
+import { createRedis } from '../../lib/platform/redis.js';
 import { resolveViewer, type GatewayContext } from './context.js';
 import { legacyJsonStatusPlugin } from './legacy-json-status.js';
 import { SubgraphDataSource } from './subgraph-source.js';

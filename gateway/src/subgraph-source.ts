@@ -11,14 +11,14 @@
 // (30 s for the headers, 30 s between body chunks).
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
-import { ErrorCode } from '../../lib/errors.js';
-import type { Logger } from '../../lib/logger.js';
+import { ErrorCode } from '../../lib/contracts/errors.js';
+import type { Logger } from '../../lib/platform/logger.js';
 import {
   VIEWER_CONTEXT_HEADER,
   signViewerContext,
   type Viewer,
 } from '../../lib/auth/viewer-context.js';
-import { injectHeaders } from '../../lib/tracing.js';
+import { injectHeaders } from '../../lib/platform/tracing.js';
 import type { GatewayContext } from './context.js';
 import {
   createSubgraphClient,

@@ -7,7 +7,7 @@ import { createServer, request, type IncomingMessage, type Server } from 'node:h
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAccessToken } from '../../lib/auth/tokens.js';
-import type { RunningService } from '../../lib/http/server.js';
+import type { RunningService } from '../../lib/platform/http/server.js';
 import { startGateway } from '../src/server.js';
 import { postGraphql, startStack, type Stack } from '../../test/support/stack.js';
 

@@ -4,7 +4,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { posix } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode } from '../contracts/errors.js';
 import { verificationKeys } from './key-ring.js';
 
 export const SERVICE_HEADER = 'x-mosaic-service';

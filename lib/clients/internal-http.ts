@@ -1,7 +1,7 @@
 // Calls between services over HTTP/JSON with a service token and a deadline. Errors from
 // the callee surface as ServiceCallError (the caller maps them to SERVICE_UNAVAILABLE).
 import { SERVICE_HEADER, signServiceToken } from '../auth/service-auth.js';
-import { injectHeaders } from '../tracing.js';
+import { injectHeaders } from '../platform/tracing.js';
 
 export class ServiceCallError extends Error {
   readonly status: number | null;

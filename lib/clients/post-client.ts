@@ -5,7 +5,7 @@ export interface PostSummary {
   id: string;
   authorId: string;
   caption: string;
-  /** Normalized (lib/hashtags.ts). */
+  /** Normalized (lib/contracts/hashtags.ts). */
   hashtags: string[];
   createdAt: string;
 }

@@ -1,7 +1,7 @@
 // Unit tests of the shared kernels that need no services: config, ids, viewer context.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../config.js';
-import { ID_EPOCH_MS, idAt, idTime, parseId, tryParseId } from '../ids.js';
+import { ID_EPOCH_MS, idAt, idTime, parseId, tryParseId } from '../contracts/ids.js';
 import { signViewerContext, verifyViewerContext } from '../auth/viewer-context.js';
 import { parseRefreshToken, signAccessToken, verifyAccessToken } from '../auth/tokens.js';
 

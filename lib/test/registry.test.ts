@@ -10,7 +10,7 @@ import {
   databaseService,
   serviceDatabaseUrl,
   serviceRoles,
-} from '../db-roles.js';
+} from '../platform/db-roles.js';
 import {
   SUBGRAPH_NAMES,
   SUBGRAPH_REGISTRY,

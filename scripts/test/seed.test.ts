@@ -8,12 +8,12 @@ import type pg from 'pg';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../lib/config.js';
-import { startConsumer } from '../../lib/consumer.js';
-import { createPool } from '../../lib/db.js';
-import { parseEvent, streamNames, subjectFor } from '../../lib/events.js';
-import { createLogger } from '../../lib/logger.js';
-import { connectNats, deleteStreams, ensureStreams } from '../../lib/nats.js';
-import { startOutboxRelay } from '../../lib/outbox/relay.js';
+import { startConsumer } from '../../lib/platform/consumer.js';
+import { createPool } from '../../lib/platform/db.js';
+import { parseEvent, streamNames, subjectFor } from '../../lib/contracts/events.js';
+import { createLogger } from '../../lib/platform/logger.js';
+import { connectNats, deleteStreams, ensureStreams } from '../../lib/platform/nats.js';
+import { startOutboxRelay } from '../../lib/platform/outbox/relay.js';
 import { isolate, type Isolation } from '../../test/support/isolation.js';
 import {
   DEMO_USERNAME,

@@ -4,8 +4,8 @@
 // Nats-Msg-Id and idempotent consumers.
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { streamNames } from '../../lib/events.js';
-import { connectNats } from '../../lib/nats.js';
+import { streamNames } from '../../lib/contracts/events.js';
+import { connectNats } from '../../lib/platform/nats.js';
 import {
   createPost,
   feedHolding,

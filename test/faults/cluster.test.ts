@@ -7,10 +7,10 @@
 import { once } from 'node:events';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { streamNames } from '../../lib/events.js';
-import { connectNats } from '../../lib/nats.js';
-import { createLimiter } from '../../lib/rate-limit.js';
-import { createRedis, type Cluster } from '../../lib/redis.js';
+import { streamNames } from '../../lib/contracts/events.js';
+import { connectNats } from '../../lib/platform/nats.js';
+import { createLimiter } from '../../lib/platform/rate-limit.js';
+import { createRedis, type Cluster } from '../../lib/platform/redis.js';
 import {
   deleteKeys,
   feedScenarios,

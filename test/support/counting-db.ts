@@ -1,7 +1,7 @@
 // A pg pool on a test file's database behind a Queryable that counts the statements it
 // runs: entity-loader tests assert how many queries a batch of lookups costs.
 import type pg from 'pg';
-import { createPool, type Queryable } from '../../lib/db.js';
+import { createPool, type Queryable } from '../../lib/platform/db.js';
 
 export interface CountingDb {
   db: Queryable;

@@ -2,8 +2,8 @@
 // mint time-sortable post ids, and wait for eventual consistency.
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { subjectFor, type EventPayload, type EventSubject } from '../../lib/events.js';
-import { idAt } from '../../lib/ids.js';
+import { subjectFor, type EventPayload, type EventSubject } from '../../lib/contracts/events.js';
+import { idAt } from '../../lib/contracts/ids.js';
 
 let sequence = 0;
 /** A fresh id in the Instagram layout (shard 2 = posts), minted at `time`. */

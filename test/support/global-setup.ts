@@ -2,7 +2,7 @@
 // clones (CREATE DATABASE ... TEMPLATE), which is much faster than migrating per file.
 // The template is named per run, so two test runs on one machine do not collide.
 import pg from 'pg';
-import { migrate } from '../../lib/migrate.js';
+import { migrate } from '../../lib/platform/migrate.js';
 import { adminUrl, baseUrl } from './env.js';
 
 async function dropDatabase(name: string): Promise<void> {

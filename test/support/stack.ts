@@ -2,10 +2,10 @@
 // ephemeral ports, against this file's own database, Redis prefix and NATS prefix.
 import { parseConfig, type Config } from '../../lib/config.js';
 import { startGateway } from '../../gateway/src/server.js';
-import type { RunningService } from '../../lib/http/server.js';
+import type { RunningService } from '../../lib/platform/http/server.js';
 import { SUBGRAPHS } from '../../scripts/services.js';
 import { SUBGRAPH_NAMES, subgraphOf } from '../../lib/registry.js';
-import { connectNats, deleteStreams } from '../../lib/nats.js';
+import { connectNats, deleteStreams } from '../../lib/platform/nats.js';
 import { isolate, type Isolation } from './isolation.js';
 
 export interface Stack {

@@ -3,9 +3,9 @@
 // headers that keep a crafted file from running as a document.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { ErrorCode } from '../../../lib/errors.js';
-import { mediaKeyFromRawPath, mediaKeyPath } from '../../../lib/media-keys.js';
-import { injectHeaders } from '../../../lib/tracing.js';
+import { ErrorCode } from '../../../lib/contracts/errors.js';
+import { mediaKeyFromRawPath, mediaKeyPath } from '../../../lib/contracts/media-keys.js';
+import { injectHeaders } from '../../../lib/platform/tracing.js';
 import { rawPathAfter, UpstreamTimeout, unavailable, type PostService } from './proxy.js';
 import { sendError } from './replies.js';
 
@@ -35,7 +35,7 @@ export function registerMediaProxy(http: FastifyInstance, post: PostService): vo
   const { timeouts } = post;
 
   // Security headers on everything under /media: files, redirects and errors (onSend runs
-  // for every answer routed here; a malformed URL gets them in lib/http/server.ts).
+  // for every answer routed here; a malformed URL gets them in lib/platform/http/server.ts).
   http.addHook('onSend', async (req, reply, payload) => {
     if (req.url.startsWith('/media/') || req.routeOptions.url === '/media/*')
       reply.headers(MEDIA_SECURITY_HEADERS);

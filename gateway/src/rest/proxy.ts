@@ -4,9 +4,9 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyReply } from 'fastify';
-import { ErrorCode } from '../../../lib/errors.js';
-import { collectEvery } from '../../../lib/memory.js';
-import { injectHeaders } from '../../../lib/tracing.js';
+import { ErrorCode } from '../../../lib/contracts/errors.js';
+import { collectEvery } from '../../../lib/platform/memory.js';
+import { injectHeaders } from '../../../lib/platform/tracing.js';
 import { sendError } from './replies.js';
 
 // Uploads get no total cap (a 1 GB upload takes as long as it takes): only an idle limit

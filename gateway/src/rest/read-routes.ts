@@ -3,8 +3,8 @@
 import type { ApolloServer } from '@apollo/server';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../../lib/config.js';
-import { ErrorCode } from '../../../lib/errors.js';
-import type { RedisClient as Redis } from '../../../lib/redis.js';
+import { ErrorCode } from '../../../lib/contracts/errors.js';
+import type { RedisClient as Redis } from '../../../lib/platform/redis.js';
 import type { GatewayContext } from '../context.js';
 import { codeOf, sendError, viewerOf } from './replies.js';
 

@@ -3,8 +3,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
 import type { Config } from '../../../lib/config.js';
-import { ErrorCode, httpStatusFor } from '../../../lib/errors.js';
-import type { RedisClient as Redis } from '../../../lib/redis.js';
+import { ErrorCode, httpStatusFor } from '../../../lib/contracts/errors.js';
+import type { RedisClient as Redis } from '../../../lib/platform/redis.js';
 import type { Viewer } from '../../../lib/auth/viewer-context.js';
 import { resolveViewer } from '../context.js';
 

@@ -6,8 +6,8 @@
 import type { ApolloServer } from '@apollo/server';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../../lib/config.js';
-import type { Limiter } from '../../../lib/rate-limit.js';
-import type { RedisClient as Redis } from '../../../lib/redis.js';
+import type { Limiter } from '../../../lib/platform/rate-limit.js';
+import type { RedisClient as Redis } from '../../../lib/platform/redis.js';
 import type { GatewayContext } from '../context.js';
 import { registerMediaProxy } from './media-proxy.js';
 import { postService, type ProxyTimeouts } from './proxy.js';

@@ -3,9 +3,9 @@
 // targets PUT /v1/uploads/<token>.
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../../lib/config.js';
-import { ErrorCode } from '../../../lib/errors.js';
-import type { RedisClient as Redis } from '../../../lib/redis.js';
-import type { Limiter } from '../../../lib/rate-limit.js';
+import { ErrorCode } from '../../../lib/contracts/errors.js';
+import type { RedisClient as Redis } from '../../../lib/platform/redis.js';
+import type { Limiter } from '../../../lib/platform/rate-limit.js';
 import { VIEWER_CONTEXT_HEADER, signViewerContext } from '../../../lib/auth/viewer-context.js';
 import { forwardBody, rawPathAfter, refuseBody, unavailable, type PostService } from './proxy.js';
 import { sendError, viewerOf } from './replies.js';

@@ -1,8 +1,8 @@
 // The feed subgraph's hand-wired context.
 import type pg from 'pg';
-import type { RedisClient as Redis } from '../../../lib/redis.js';
+import type { RedisClient as Redis } from '../../../lib/platform/redis.js';
 import type { Config } from '../../../lib/config.js';
-import type { Logger } from '../../../lib/logger.js';
+import type { Logger } from '../../../lib/platform/logger.js';
 import type { Viewer } from '../../../lib/auth/viewer-context.js';
 import type { GraphClient } from '../../../lib/clients/graph-client.js';
 import type { Timelines } from './timelines.js';

@@ -1,9 +1,9 @@
 // The feed materializer: durable JetStream consumers that keep the post projection and the
 // Redis timelines current. Every handler is idempotent (INSERT … ON CONFLICT, ZADD/ZREM of
 // the same member), so a redelivery after a crash changes nothing twice. Payloads arrive
-// checked against the event contract (lib/consumer.ts); a malformed one is dead-lettered.
+// checked against the event contract (lib/platform/consumer.ts); a malformed one is dead-lettered.
 import type { NatsConnection } from '@nats-io/transport-node';
-import { startConsumer, type RunningConsumer } from '../../../lib/consumer.js';
+import { startConsumer, type RunningConsumer } from '../../../lib/platform/consumer.js';
 import type { EdgeBatch } from '../../../lib/clients/graph-client.js';
 import {
   GRAPH_FOLLOWED,
@@ -16,11 +16,11 @@ import {
   type GraphUnfollowedV1,
   type PostCreatedV1,
   type PostDeletedV1,
-} from '../../../lib/events.js';
+} from '../../../lib/contracts/events.js';
 import type { AppContext } from './context.js';
 import { latestByAuthors, markDeleted, recordPost } from './posts.js';
 import { forgetCelebrityFollowees } from './read.js';
-import { fanoutDeliveries, fanoutDuration } from '../../../lib/metrics.js';
+import { fanoutDeliveries, fanoutDuration } from '../../../lib/platform/metrics.js';
 
 export interface FanoutStats {
   deliveries: number;

@@ -1,6 +1,6 @@
 // The feed's own projection of posts (feed.posts), kept current by the materializer.
 import type pg from 'pg';
-import { statement } from '../../../lib/db.js';
+import { statement } from '../../../lib/platform/db.js';
 
 export async function recordPost(
   pool: pg.Pool,

@@ -4,7 +4,7 @@
 // readers are answered straight from Postgres; so is every reader while Redis is down.
 import type { AppContext } from './context.js';
 import { latestByAuthors, mergePage } from './posts.js';
-import { timelineRebuilds } from '../../../lib/metrics.js';
+import { timelineRebuilds } from '../../../lib/platform/metrics.js';
 
 export interface FeedPage {
   postIds: bigint[];

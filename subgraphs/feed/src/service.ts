@@ -1,16 +1,20 @@
 // Wires the feed subgraph: Redis timelines, the graph client, the GraphQL route and the
 // materializer (durable JetStream consumers), which can also run on its own replicas.
 import { subgraphUrl, type Config } from '../../../lib/config.js';
-import { createPool } from '../../../lib/db.js';
-import { createLogger } from '../../../lib/logger.js';
-import { createRedis, isCluster } from '../../../lib/redis.js';
-import { natsProbe, postgresProbe, redisProbe } from '../../../lib/health.js';
-import { createHttpServer, listenService, type RunningService } from '../../../lib/http/server.js';
-import { mountSubgraph } from '../../../lib/http/subgraph.js';
-import { connectNats, ensureStreams, type NatsConnection } from '../../../lib/nats.js';
+import { createPool } from '../../../lib/platform/db.js';
+import { createLogger } from '../../../lib/platform/logger.js';
+import { createRedis, isCluster } from '../../../lib/platform/redis.js';
+import { natsProbe, postgresProbe, redisProbe } from '../../../lib/platform/health.js';
+import {
+  createHttpServer,
+  listenService,
+  type RunningService,
+} from '../../../lib/platform/http/server.js';
+import { mountSubgraph } from '../../../lib/platform/http/subgraph.js';
+import { connectNats, ensureStreams, type NatsConnection } from '../../../lib/platform/nats.js';
 import { baseOf } from '../../../lib/clients/internal-http.js';
 import { createGraphClient } from '../../../lib/clients/graph-client.js';
-import type { RunningConsumer } from '../../../lib/consumer.js';
+import type { RunningConsumer } from '../../../lib/platform/consumer.js';
 import type { AppContext, RequestContext } from './context.js';
 import { startMaterializer } from './materializer.js';
 import { resolvers } from './resolvers.js';

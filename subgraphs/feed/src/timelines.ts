@@ -2,8 +2,8 @@
 // stored compactly), score = the post's creation time in ms (taken from the id itself).
 // Timelines are a cache: a missing one is rebuilt from Postgres; fan-out writes only to
 // timelines that exist, so readers inactive past the TTL cost nothing until they return.
-import type { RedisClient as Redis } from '../../../lib/redis.js';
-import { ID_EPOCH_MS } from '../../../lib/ids.js';
+import type { RedisClient as Redis } from '../../../lib/platform/redis.js';
+import { ID_EPOCH_MS } from '../../../lib/contracts/ids.js';
 
 /** How long a rebuild may hold its lock before another reader may try. */
 const REBUILD_LOCK_MS = 15_000;

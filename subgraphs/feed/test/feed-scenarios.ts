@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Cluster, Redis } from 'ioredis';
 import type { Config } from '../../../lib/config.js';
-import { connectNats } from '../../../lib/nats.js';
-import { clusterNodes, type RedisClient } from '../../../lib/redis.js';
+import { connectNats } from '../../../lib/platform/nats.js';
+import { clusterNodes, type RedisClient } from '../../../lib/platform/redis.js';
 import { eventually, publishEvent, publishPostCreated } from '../../../test/support/events.js';
 import { startStack, type Stack } from '../../../test/support/stack.js';
 

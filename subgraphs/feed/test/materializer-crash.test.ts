@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
-import { connectNats } from '../../../lib/nats.js';
+import { connectNats } from '../../../lib/platform/nats.js';
 import { publishPostCreated } from '../../../test/support/events.js';
 import { startStack, type Stack } from '../../../test/support/stack.js';
 

@@ -4,10 +4,15 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DLQ_HEADERS } from '../../../lib/dead-letters.js';
-import { dlqStreamName, dlqSubject, streamNames, subjectFor } from '../../../lib/events.js';
-import { eventsDeadLettered } from '../../../lib/metrics.js';
-import { connectNats } from '../../../lib/nats.js';
+import { DLQ_HEADERS } from '../../../lib/platform/dead-letters.js';
+import {
+  dlqStreamName,
+  dlqSubject,
+  streamNames,
+  subjectFor,
+} from '../../../lib/contracts/events.js';
+import { eventsDeadLettered } from '../../../lib/platform/metrics.js';
+import { connectNats } from '../../../lib/platform/nats.js';
 import { eventually, mintId, publishPostCreated } from '../../../test/support/events.js';
 import { startStack, type Stack } from '../../../test/support/stack.js';
 

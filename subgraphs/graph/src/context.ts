@@ -1,8 +1,8 @@
 // The graph subgraph's hand-wired context.
 import type pg from 'pg';
 import type { Config } from '../../../lib/config.js';
-import type { PrismaClient } from '../../../lib/db.js';
-import type { Logger } from '../../../lib/logger.js';
+import type { PrismaClient } from '../../../lib/platform/db.js';
+import type { Logger } from '../../../lib/platform/logger.js';
 import type { Viewer } from '../../../lib/auth/viewer-context.js';
 import type { UserClient } from '../../../lib/clients/user-client.js';
 import type { GraphLoaders } from './loaders.js';

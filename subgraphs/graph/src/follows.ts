@@ -1,9 +1,9 @@
 // Follow edges and their counters. Each change touches the edge, both users' counters and
 // the outbox in one transaction, and only when the edge really changed, so following twice
 // or unfollowing a stranger changes nothing and counts stay exact under any concurrency.
-import { badInput, notFound } from '../../../lib/errors.js';
-import { enqueue } from '../../../lib/outbox/outbox.js';
-import type { Prisma } from '../../../lib/db.js';
+import { badInput, notFound } from '../../../lib/contracts/errors.js';
+import { enqueue } from '../../../lib/platform/outbox/outbox.js';
+import type { Prisma } from '../../../lib/platform/db.js';
 import type { AppContext } from './context.js';
 
 type Tx = Prisma.TransactionClient;

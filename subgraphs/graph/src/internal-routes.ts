@@ -1,7 +1,7 @@
 // The graph's internal, batch-first API for the feed (service token required; not part of
 // the public GraphQL API). Client: lib/clients/graph-client.ts.
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { tryParseId } from '../../../lib/ids.js';
+import { tryParseId } from '../../../lib/contracts/ids.js';
 import type { AppContext } from './context.js';
 import { celebritiesAmong, celebritiesFollowedBy, edgePage } from './follows.js';
 

@@ -2,7 +2,7 @@
 // "does the viewer follow them" for every user on a page in one query.
 import DataLoader from 'dataloader';
 import type pg from 'pg';
-import { tryParseId } from '../../../lib/ids.js';
+import { tryParseId } from '../../../lib/contracts/ids.js';
 
 export interface Stats {
   followerCount: number;

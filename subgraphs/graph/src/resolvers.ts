@@ -1,8 +1,13 @@
 // The graph subgraph's operations. Beside each: who may call it and its error codes.
-import { unauthenticated } from '../../../lib/errors.js';
-import { parseId, tryParseId } from '../../../lib/ids.js';
-import { decodeCursor, encodeCursor, pageSize, toConnection } from '../../../lib/pagination.js';
-import type { Resolvers } from '../../../lib/http/subgraph.js';
+import { unauthenticated } from '../../../lib/contracts/errors.js';
+import { parseId, tryParseId } from '../../../lib/contracts/ids.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  pageSize,
+  toConnection,
+} from '../../../lib/contracts/pagination.js';
+import type { Resolvers } from '../../../lib/platform/http/subgraph.js';
 import type { RequestContext } from './context.js';
 import { edgePage, follow, unfollow } from './follows.js';
 

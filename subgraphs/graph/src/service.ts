@@ -1,12 +1,16 @@
 // Wires the graph subgraph: clients, the GraphQL route, the internal API, the outbox relay.
 import { subgraphUrl, type Config } from '../../../lib/config.js';
-import { createPool, createPrisma } from '../../../lib/db.js';
-import { createLogger } from '../../../lib/logger.js';
-import { natsProbe, postgresProbe } from '../../../lib/health.js';
-import { createHttpServer, listenService, type RunningService } from '../../../lib/http/server.js';
-import { mountSubgraph } from '../../../lib/http/subgraph.js';
-import { connectNats, ensureStreams } from '../../../lib/nats.js';
-import { startConfiguredRelay } from '../../../lib/outbox/relay.js';
+import { createPool, createPrisma } from '../../../lib/platform/db.js';
+import { createLogger } from '../../../lib/platform/logger.js';
+import { natsProbe, postgresProbe } from '../../../lib/platform/health.js';
+import {
+  createHttpServer,
+  listenService,
+  type RunningService,
+} from '../../../lib/platform/http/server.js';
+import { mountSubgraph } from '../../../lib/platform/http/subgraph.js';
+import { connectNats, ensureStreams } from '../../../lib/platform/nats.js';
+import { startConfiguredRelay } from '../../../lib/platform/outbox/relay.js';
 import { baseOf } from '../../../lib/clients/internal-http.js';
 import { createUserClient } from '../../../lib/clients/user-client.js';
 import type { AppContext, RequestContext } from './context.js';

@@ -2,8 +2,8 @@
 // under concurrency, stable paging while the graph changes, events, the internal API.
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { streamNames, subjectFor } from '../../../lib/events.js';
-import { connectNats } from '../../../lib/nats.js';
+import { streamNames, subjectFor } from '../../../lib/contracts/events.js';
+import { connectNats } from '../../../lib/platform/nats.js';
 import { baseOf, callInternal } from '../../../lib/clients/internal-http.js';
 import { createGraphClient } from '../../../lib/clients/graph-client.js';
 import { signViewerContext, VIEWER_CONTEXT_HEADER } from '../../../lib/auth/viewer-context.js';

@@ -2,8 +2,8 @@
 // request adds (RequestContext).
 import type pg from 'pg';
 import type { Config } from '../../../lib/config.js';
-import type { PrismaClient } from '../../../lib/db.js';
-import type { Logger } from '../../../lib/logger.js';
+import type { PrismaClient } from '../../../lib/platform/db.js';
+import type { Logger } from '../../../lib/platform/logger.js';
 import type { Viewer } from '../../../lib/auth/viewer-context.js';
 import type { ObjectStorage } from './storage/object-storage.js';
 import type { MediaLimits } from './media/spool.js';

@@ -2,7 +2,7 @@
 // required; not part of the public GraphQL API). Client: lib/clients/post-client.ts.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { SERVICE_HEADER, verifyServiceToken } from '../../../lib/auth/service-auth.js';
-import { tryParseId } from '../../../lib/ids.js';
+import { tryParseId } from '../../../lib/contracts/ids.js';
 import type { AppContext } from './context.js';
 
 const MAX_BATCH = 5000;

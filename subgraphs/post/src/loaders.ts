@@ -2,8 +2,8 @@
 // included) is one query, however many posts, authors or carousels it covers.
 import DataLoader from 'dataloader';
 import type { Post as PostRow } from '../../../lib/generated/prisma/client.js';
-import { statement, type Queryable } from '../../../lib/db.js';
-import { tryParseId } from '../../../lib/ids.js';
+import { statement, type Queryable } from '../../../lib/platform/db.js';
+import { tryParseId } from '../../../lib/contracts/ids.js';
 import type { MediaDisplayRow } from './media-view.js';
 
 export type { PostRow };

@@ -1,9 +1,9 @@
 // Creating and deleting posts. A post, its carousel rows, the media's attachment, the
 // author's counter and the outbox event commit together or not at all.
-import { badInput, conflict, forbidden, notFound } from '../../../lib/errors.js';
-import type { PostCreatedV1, PostDeletedV1 } from '../../../lib/events.js';
-import { extractHashtags } from '../../../lib/hashtags.js';
-import { enqueue } from '../../../lib/outbox/outbox.js';
+import { badInput, conflict, forbidden, notFound } from '../../../lib/contracts/errors.js';
+import type { PostCreatedV1, PostDeletedV1 } from '../../../lib/contracts/events.js';
+import { extractHashtags } from '../../../lib/contracts/hashtags.js';
+import { enqueue } from '../../../lib/platform/outbox/outbox.js';
 import type { AppContext } from './context.js';
 import type { PostRow } from './loaders.js';
 import type { CreatePostInput } from './validation.js';

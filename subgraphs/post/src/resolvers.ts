@@ -1,11 +1,16 @@
 // The post subgraph's operations. Beside each: who may call it, its limits and the error
 // codes it answers with (the gateway adds per-IP and per-user rate limits, and its upload
 // limit on createUpload).
-import { DateTimeScalar } from '../../../lib/scalars.js';
-import { unauthenticated } from '../../../lib/errors.js';
-import { parseId, tryParseId } from '../../../lib/ids.js';
-import type { Resolvers } from '../../../lib/http/subgraph.js';
-import { decodeCursor, encodeCursor, pageSize, toConnection } from '../../../lib/pagination.js';
+import { DateTimeScalar } from '../../../lib/contracts/scalars.js';
+import { unauthenticated } from '../../../lib/contracts/errors.js';
+import { parseId, tryParseId } from '../../../lib/contracts/ids.js';
+import type { Resolvers } from '../../../lib/platform/http/subgraph.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  pageSize,
+  toConnection,
+} from '../../../lib/contracts/pagination.js';
 import type { RequestContext } from './context.js';
 import type { PostRow } from './loaders.js';
 import { toMediaView } from './media-view.js';

@@ -1,13 +1,17 @@
 // Wires the post subgraph: clients, storage, the GraphQL route, the internal upload
 // route, the media file and fs upload routes, the outbox relay and the media janitor.
 import type { Config } from '../../../lib/config.js';
-import { createPool, createPrisma } from '../../../lib/db.js';
-import { createLogger } from '../../../lib/logger.js';
-import { natsProbe, postgresProbe } from '../../../lib/health.js';
-import { createHttpServer, listenService, type RunningService } from '../../../lib/http/server.js';
-import { mountSubgraph } from '../../../lib/http/subgraph.js';
-import { connectNats, ensureStreams } from '../../../lib/nats.js';
-import { startConfiguredRelay } from '../../../lib/outbox/relay.js';
+import { createPool, createPrisma } from '../../../lib/platform/db.js';
+import { createLogger } from '../../../lib/platform/logger.js';
+import { natsProbe, postgresProbe } from '../../../lib/platform/health.js';
+import {
+  createHttpServer,
+  listenService,
+  type RunningService,
+} from '../../../lib/platform/http/server.js';
+import { mountSubgraph } from '../../../lib/platform/http/subgraph.js';
+import { connectNats, ensureStreams } from '../../../lib/platform/nats.js';
+import { startConfiguredRelay } from '../../../lib/platform/outbox/relay.js';
 import type { AppContext, RequestContext } from './context.js';
 import { startJanitor } from './janitor.js';
 import { registerInternalRoutes } from './internal-routes.js';

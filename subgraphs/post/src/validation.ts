@@ -1,8 +1,8 @@
 // Input rules from api.graphql, one place. Each failure names the field.
 import { z } from 'zod';
-import { badInput } from '../../../lib/errors.js';
-import { parseId } from '../../../lib/ids.js';
-import { hasForbiddenChars } from '../../../lib/text.js';
+import { badInput } from '../../../lib/contracts/errors.js';
+import { parseId } from '../../../lib/contracts/ids.js';
+import { hasForbiddenChars } from '../../../lib/contracts/text.js';
 
 export const LIMITS = {
   captionMax: 2200,

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signViewerContext, VIEWER_CONTEXT_HEADER } from '../../../lib/auth/viewer-context.js';
 import { countingDb } from '../../../test/support/counting-db.js';
-import { connectNats } from '../../../lib/nats.js';
-import type { PostCreatedV1, PostDeletedV1 } from '../../../lib/events.js';
+import { connectNats } from '../../../lib/platform/nats.js';
+import type { PostCreatedV1, PostDeletedV1 } from '../../../lib/contracts/events.js';
 import { postGraphql } from '../../../test/support/stack.js';
 import { createLoaders } from '../src/loaders.js';
 import { startPostStack, type PostStack } from './support/post-stack.js';

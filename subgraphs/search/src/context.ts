@@ -1,7 +1,7 @@
 // The search subgraph's hand-wired context.
 import type pg from 'pg';
 import type { Config } from '../../../lib/config.js';
-import type { Logger } from '../../../lib/logger.js';
+import type { Logger } from '../../../lib/platform/logger.js';
 import type { Viewer } from '../../../lib/auth/viewer-context.js';
 import type { SearchBackend } from './backend.js';
 

@@ -3,7 +3,7 @@
 // hashtag counts, and the list of live posts that query results are checked against, so a
 // deleted post never comes back from any backend.
 import type pg from 'pg';
-import type { PostCreatedV1, PostDeletedV1, PostUpdatedV1 } from '../../../lib/events.js';
+import type { PostCreatedV1, PostDeletedV1, PostUpdatedV1 } from '../../../lib/contracts/events.js';
 import { foldText } from './query.js';
 
 /** A post as the index holds it. */

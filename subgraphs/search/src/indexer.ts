@@ -3,7 +3,7 @@
 // and older ones are ignored; a deleted post keeps a tombstone and is never re-added.
 // Lag (event time → indexed) is kept per process for /ready-style inspection and the benchmark.
 import type { NatsConnection } from '@nats-io/transport-node';
-import { startConsumer, type RunningConsumer } from '../../../lib/consumer.js';
+import { startConsumer, type RunningConsumer } from '../../../lib/platform/consumer.js';
 import {
   parseEvent,
   POST_CREATED,
@@ -12,7 +12,7 @@ import {
   streamNames,
   subjectFor,
   type ContractEvent,
-} from '../../../lib/events.js';
+} from '../../../lib/contracts/events.js';
 import type { AppContext } from './context.js';
 import { applyDelete, applyUpsert } from './index-store.js';
 
@@ -87,7 +87,7 @@ export async function startIndexer(app: AppContext, nc: NatsConnection): Promise
     concurrency: app.cfg.SEARCH_CONSUMER_CONCURRENCY,
     maxAckPending: app.cfg.SEARCH_CONSUMER_CONCURRENCY * 8,
     ackWaitMs: app.cfg.SEARCH_ACK_WAIT_SECONDS * 1000,
-    // The payload has passed the contract check (lib/consumer.ts); a malformed one was
+    // The payload has passed the contract check (lib/platform/consumer.ts); a malformed one was
     // dead-lettered instead of reaching indexEvent.
     handle: async (event) => {
       if (await applyEvent(app, event)) {

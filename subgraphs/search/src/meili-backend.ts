@@ -3,7 +3,7 @@
 // (sortable, epoch ms). Ranking: Meilisearch's relevance rules, then newest first.
 // Ids are strings: post ids do not fit the float64 numbers Meilisearch stores.
 import { Meilisearch, type Index } from 'meilisearch';
-import { encodeCursor, decodeCursor } from '../../../lib/pagination.js';
+import { encodeCursor, decodeCursor } from '../../../lib/contracts/pagination.js';
 import type { SearchBackend, SearchPage } from './backend.js';
 import type { IndexedPost } from './index-store.js';
 import { offsetCursor } from './query.js';

@@ -3,7 +3,7 @@
 // parameter; the tsquery is built from words that can only hold letters, marks, digits
 // and underscores, so no input can be read as tsquery or SQL syntax.
 import type pg from 'pg';
-import { decodeCursor, encodeCursor } from '../../../lib/pagination.js';
+import { decodeCursor, encodeCursor } from '../../../lib/contracts/pagination.js';
 import type { SearchBackend, SearchPage } from './backend.js';
 import { idCursor, rankCursor } from './query.js';
 

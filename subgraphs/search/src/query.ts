@@ -1,9 +1,9 @@
-// What a search string means: `#tag` searches that hashtag (lib/hashtags.ts rules), anything
+// What a search string means: `#tag` searches that hashtag (lib/contracts/hashtags.ts rules), anything
 // else is caption text split into words. Both backends get the same parsed query, so they
 // agree on what matches; input never reaches SQL or a filter expression as syntax.
-import { badInput } from '../../../lib/errors.js';
-import { isHashtag, normalizeHashtag } from '../../../lib/hashtags.js';
-import { tryParseId } from '../../../lib/ids.js';
+import { badInput } from '../../../lib/contracts/errors.js';
+import { isHashtag, normalizeHashtag } from '../../../lib/contracts/hashtags.js';
+import { tryParseId } from '../../../lib/contracts/ids.js';
 
 /** Longer queries are BAD_USER_INPUT (a caption is at most 2,200 characters; nobody types 200 to search). */
 export const MAX_QUERY_LENGTH = 200;
@@ -45,7 +45,7 @@ export function parseHashtagName(name: string): string | null {
   return isHashtag(bare) ? normalizeHashtag(bare) : null;
 }
 
-// ---- cursor positions (decoded by lib/pagination.ts decodeCursor) ----
+// ---- cursor positions (decoded by lib/contracts/pagination.ts decodeCursor) ----
 // A cursor is client input: its position must be one the backend could have produced, or
 // the query fails on a value Postgres cannot cast (a 500) instead of BAD_USER_INPUT.
 

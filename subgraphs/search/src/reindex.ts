@@ -3,7 +3,7 @@
 // listed become tombstones, and hashtag counts are recomputed. Safe while the indexer
 // runs: tombstones are kept, and versions only move forward.
 import type { PostClient } from '../../../lib/clients/post-client.js';
-import { idAt } from '../../../lib/ids.js';
+import { idAt } from '../../../lib/contracts/ids.js';
 import type { AppContext } from './context.js';
 import { recountHashtags, tombstoneMissing, upsertBatch } from './index-store.js';
 

@@ -1,13 +1,13 @@
 // The search subgraph's operations. Posts come back as references; the post subgraph
 // resolves a whole page in one batched call through federation.
-import { badInput } from '../../../lib/errors.js';
+import { badInput } from '../../../lib/contracts/errors.js';
 import {
   continuesEarlierPage,
   pageSize,
   toConnection,
   type Connection,
-} from '../../../lib/pagination.js';
-import type { Resolvers } from '../../../lib/http/subgraph.js';
+} from '../../../lib/contracts/pagination.js';
+import type { Resolvers } from '../../../lib/platform/http/subgraph.js';
 import type { SearchHit, SearchPage } from './backend.js';
 import type { AppContext, RequestContext } from './context.js';
 import { hashtagCount, liveAmong, suggestHashtags } from './index-store.js';

@@ -2,12 +2,16 @@
 // GraphQL route and the indexer (a durable JetStream consumer), which can also run on
 // replicas of its own (`search-worker`).
 import type { Config } from '../../../lib/config.js';
-import { createPool } from '../../../lib/db.js';
-import { createLogger, type Logger } from '../../../lib/logger.js';
-import { natsProbe, postgresProbe } from '../../../lib/health.js';
-import { createHttpServer, listenService, type RunningService } from '../../../lib/http/server.js';
-import { mountSubgraph } from '../../../lib/http/subgraph.js';
-import { connectNats, ensureStreams } from '../../../lib/nats.js';
+import { createPool } from '../../../lib/platform/db.js';
+import { createLogger, type Logger } from '../../../lib/platform/logger.js';
+import { natsProbe, postgresProbe } from '../../../lib/platform/health.js';
+import {
+  createHttpServer,
+  listenService,
+  type RunningService,
+} from '../../../lib/platform/http/server.js';
+import { mountSubgraph } from '../../../lib/platform/http/subgraph.js';
+import { connectNats, ensureStreams } from '../../../lib/platform/nats.js';
 import { createBackend } from './backends.js';
 import type { AppContext, RequestContext } from './context.js';
 import { startIndexer, type RunningIndexer } from './indexer.js';

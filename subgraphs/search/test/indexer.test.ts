@@ -3,8 +3,8 @@
 // plus the durable consumer end to end (events published on the POSTS stream).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../lib/config.js';
-import { createLogger } from '../../../lib/logger.js';
-import { connectNats, deleteStreams, ensureStreams } from '../../../lib/nats.js';
+import { createLogger } from '../../../lib/platform/logger.js';
+import { connectNats, deleteStreams, ensureStreams } from '../../../lib/platform/nats.js';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import {
   dlqStreamName,
@@ -12,8 +12,8 @@ import {
   streamNames,
   subjectFor,
   type PostCreatedV1,
-} from '../../../lib/events.js';
-import { DLQ_HEADERS } from '../../../lib/dead-letters.js';
+} from '../../../lib/contracts/events.js';
+import { DLQ_HEADERS } from '../../../lib/platform/dead-letters.js';
 import { eventually, mintId, publishEvent } from '../../../test/support/events.js';
 import { isolate, type Isolation } from '../../../test/support/isolation.js';
 import type { AppContext } from '../src/context.js';

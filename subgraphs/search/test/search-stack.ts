@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { createPostClient } from '../../../lib/clients/post-client.js';
 import { baseOf } from '../../../lib/clients/internal-http.js';
-import { createLogger } from '../../../lib/logger.js';
+import { createLogger } from '../../../lib/platform/logger.js';
 import { eventually } from '../../../test/support/events.js';
 import { startStack, type Stack } from '../../../test/support/stack.js';
 import { createSearchApp } from '../src/service.js';

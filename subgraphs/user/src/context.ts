@@ -1,11 +1,11 @@
 // The user subgraph's hand-wired context: long-lived clients (AppContext) plus what each
 // request adds (RequestContext).
 import type pg from 'pg';
-import type { RedisClient as Redis } from '../../../lib/redis.js';
+import type { RedisClient as Redis } from '../../../lib/platform/redis.js';
 import type { Config } from '../../../lib/config.js';
-import type { PrismaClient } from '../../../lib/db.js';
-import type { Logger } from '../../../lib/logger.js';
-import type { Limiter } from '../../../lib/rate-limit.js';
+import type { PrismaClient } from '../../../lib/platform/db.js';
+import type { Logger } from '../../../lib/platform/logger.js';
+import type { Limiter } from '../../../lib/platform/rate-limit.js';
 import type { Viewer } from '../../../lib/auth/viewer-context.js';
 import type { KnownIps } from './known-ips.js';
 import type { LoginThrottle } from './login-throttle.js';

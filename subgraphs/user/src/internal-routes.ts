@@ -1,6 +1,6 @@
 // The user subgraph's internal API (service token required, see lib/auth/service-auth.ts).
 import type { FastifyInstance } from 'fastify';
-import { tryParseId } from '../../../lib/ids.js';
+import { tryParseId } from '../../../lib/contracts/ids.js';
 import type { AppContext } from './context.js';
 
 const MAX_IDS = 1000;

@@ -1,8 +1,8 @@
 // Addresses that recently signed in to an account (signUp or logIn): a sorted set per
 // account, scored by the time of the last success, newest MAX_PER_ACCOUNT kept for
 // LOGIN_KNOWN_IP_DAYS. A right password from one of them skips the account's login delay.
-import type { RedisClient as Redis } from '../../../lib/redis.js';
-import type { Logger } from '../../../lib/logger.js';
+import type { RedisClient as Redis } from '../../../lib/platform/redis.js';
+import type { Logger } from '../../../lib/platform/logger.js';
 
 const MAX_PER_ACCOUNT = 10;
 

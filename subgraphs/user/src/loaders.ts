@@ -2,8 +2,8 @@
 // gateway included) is answered by one query. Plain SQL on the pg pool: this runs for
 // every author on every feed page, and Prisma's query compiler costs several times the CPU.
 import DataLoader from 'dataloader';
-import { statement, type Queryable } from '../../../lib/db.js';
-import { tryParseId } from '../../../lib/ids.js';
+import { statement, type Queryable } from '../../../lib/platform/db.js';
+import { tryParseId } from '../../../lib/contracts/ids.js';
 import type { UserRow } from './users.js';
 
 /**

@@ -6,8 +6,8 @@
 // Built on rate-limiter-flexible so that, as every limit here, it falls back to an
 // in-process store while Redis is down.
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { RedisClient as Redis } from '../../../lib/redis.js';
-import { rateLimitRejections } from '../../../lib/metrics.js';
+import type { RedisClient as Redis } from '../../../lib/platform/redis.js';
+import { rateLimitRejections } from '../../../lib/platform/metrics.js';
 
 /** Failures are remembered this long after the first one (or until a success). */
 const FAILURE_MEMORY_SECONDS = 24 * 3600;

@@ -1,9 +1,9 @@
 // The user subgraph's operations. Beside each: who may call it, its limits and the
 // error codes it answers with (the gateway adds per-IP limits on the auth mutations).
-import { DateTimeScalar } from '../../../lib/scalars.js';
-import { unauthenticated } from '../../../lib/errors.js';
-import { parseId, tryParseId } from '../../../lib/ids.js';
-import type { Resolvers } from '../../../lib/http/subgraph.js';
+import { DateTimeScalar } from '../../../lib/contracts/scalars.js';
+import { unauthenticated } from '../../../lib/contracts/errors.js';
+import { parseId, tryParseId } from '../../../lib/contracts/ids.js';
+import type { Resolvers } from '../../../lib/platform/http/subgraph.js';
 import type { RequestContext } from './context.js';
 import {
   endAllSessions,

@@ -1,14 +1,18 @@
 // Wires the user subgraph: clients, limiters, the GraphQL route, the outbox relay.
 import type { Config } from '../../../lib/config.js';
-import { createPool, createPrisma } from '../../../lib/db.js';
-import { createLogger } from '../../../lib/logger.js';
-import { createRedis } from '../../../lib/redis.js';
-import { createLimiter } from '../../../lib/rate-limit.js';
-import { postgresProbe, redisProbe, natsProbe } from '../../../lib/health.js';
-import { createHttpServer, listenService, type RunningService } from '../../../lib/http/server.js';
-import { mountSubgraph } from '../../../lib/http/subgraph.js';
-import { connectNats, ensureStreams } from '../../../lib/nats.js';
-import { startConfiguredRelay } from '../../../lib/outbox/relay.js';
+import { createPool, createPrisma } from '../../../lib/platform/db.js';
+import { createLogger } from '../../../lib/platform/logger.js';
+import { createRedis } from '../../../lib/platform/redis.js';
+import { createLimiter } from '../../../lib/platform/rate-limit.js';
+import { postgresProbe, redisProbe, natsProbe } from '../../../lib/platform/health.js';
+import {
+  createHttpServer,
+  listenService,
+  type RunningService,
+} from '../../../lib/platform/http/server.js';
+import { mountSubgraph } from '../../../lib/platform/http/subgraph.js';
+import { connectNats, ensureStreams } from '../../../lib/platform/nats.js';
+import { startConfiguredRelay } from '../../../lib/platform/outbox/relay.js';
 import type { AppContext, RequestContext } from './context.js';
 import { createLoaders } from './loaders.js';
 import { createKnownIps } from './known-ips.js';

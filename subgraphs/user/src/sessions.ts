@@ -11,8 +11,8 @@ import {
   revokedSessionKey,
   signAccessToken,
 } from '../../../lib/auth/tokens.js';
-import { badInput, rateLimited, unauthenticated } from '../../../lib/errors.js';
-import { idTime } from '../../../lib/ids.js';
+import { badInput, rateLimited, unauthenticated } from '../../../lib/contracts/errors.js';
+import { idTime } from '../../../lib/contracts/ids.js';
 import { timingSafeEqual } from 'node:crypto';
 import type { AppContext } from './context.js';
 import type { UserRow } from './users.js';

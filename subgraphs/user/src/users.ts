@@ -1,8 +1,8 @@
 // Accounts: sign-up, credential checks and profile updates.
 import { hash, verify } from '@node-rs/argon2';
 import type { User } from '../../../lib/generated/prisma/client.js';
-import { conflict, notFound, rateLimited, unauthenticated } from '../../../lib/errors.js';
-import { enqueue } from '../../../lib/outbox/outbox.js';
+import { conflict, notFound, rateLimited, unauthenticated } from '../../../lib/contracts/errors.js';
+import { enqueue } from '../../../lib/platform/outbox/outbox.js';
 import type { AppContext } from './context.js';
 import type { SignUpInput, UpdateProfileInput } from './validation.js';
 

@@ -1,7 +1,7 @@
 // Input rules from api.graphql, one place. Each failure names the field.
 import { z } from 'zod';
-import { badInput } from '../../../lib/errors.js';
-import { hasForbiddenChars } from '../../../lib/text.js';
+import { badInput } from '../../../lib/contracts/errors.js';
+import { hasForbiddenChars } from '../../../lib/contracts/text.js';
 
 export const USERNAME = /^[A-Za-z0-9_.]{3,30}$/;
 export const LIMITS = {

@@ -1,9 +1,9 @@
 // Accounts and sessions through the gateway, against real Postgres, Redis and NATS.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connectNats } from '../../../lib/nats.js';
-import { idAt } from '../../../lib/ids.js';
-import { streamNames, subjectFor } from '../../../lib/events.js';
+import { connectNats } from '../../../lib/platform/nats.js';
+import { idAt } from '../../../lib/contracts/ids.js';
+import { streamNames, subjectFor } from '../../../lib/contracts/events.js';
 import { startStack, type Stack } from '../../../test/support/stack.js';
 
 const SIGN_UP = `mutation($input: SignUpInput!) {

@@ -2,7 +2,7 @@
 // answered in order, unknown ids become null, and loading is batched into one query.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signViewerContext, VIEWER_CONTEXT_HEADER } from '../../../lib/auth/viewer-context.js';
-import { createPrisma } from '../../../lib/db.js';
+import { createPrisma } from '../../../lib/platform/db.js';
 import { countingDb } from '../../../test/support/counting-db.js';
 import { postGraphql, startStack, type Stack } from '../../../test/support/stack.js';
 import { createLoaders, PROFILE_SELECT } from '../src/loaders.js';

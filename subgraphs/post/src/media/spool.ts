@@ -5,7 +5,7 @@ import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileTypeFromBuffer } from 'file-type';
 import type { Config } from '../../../../lib/config.js';
-import { collectEvery } from '../../../../lib/memory.js';
+import { collectEvery } from '../../../../lib/platform/memory.js';
 
 /** Enough leading bytes for file-type to recognise every format we accept. */
 const SNIFF_BYTES = 4100;

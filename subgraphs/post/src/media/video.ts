@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { collectEvery } from '../../../../lib/memory.js';
+import { collectEvery } from '../../../../lib/platform/memory.js';
 import { binaries, run, ToolFailed } from './ffmpeg.js';
 import { blurhashOf, checkPixels } from './image.js';
 import { store, type IngestedMedia, type ProcessContext } from './processed.js';
@@ -136,7 +136,7 @@ export async function processVideo(ctx: ProcessContext): Promise<IngestedMedia> 
   const clean = path.join(ctx.dir, `clean.${ext}`);
   await remuxWithoutMetadata(ctx, video.index ?? 0, clean);
   const cleanBytes = (await stat(clean)).size;
-  // A large video is read back once more: keep its spent Buffers from piling up (lib/memory.ts).
+  // A large video is read back once more: keep its spent Buffers from piling up (lib/platform/memory.ts).
   await store(ctx, key, createReadStream(clean).pipe(collectEvery()), ctx.kind.mime, cleanBytes);
   await store(ctx, posterKey, poster, 'image/jpeg', poster.length);
   return {

@@ -8,7 +8,7 @@ import {
   forbidden,
   notFound,
   ErrorCode,
-} from '../../../../lib/errors.js';
+} from '../../../../lib/contracts/errors.js';
 import type { AppContext } from '../context.js';
 import { ingestStoredObject } from '../media/ingest.js';
 import type { IngestedMedia } from '../media/processed.js';

@@ -1,7 +1,7 @@
 // Media records through their life: reserved as PROCESSING, made READY from what ingest
 // stored, or dropped with their objects; and where a record's objects live in storage.
 import type { Readable } from 'node:stream';
-import { conflict } from '../../../../lib/errors.js';
+import { conflict } from '../../../../lib/contracts/errors.js';
 import type { Media as MediaRow } from '../../../../lib/generated/prisma/client.js';
 import type { AppContext } from '../context.js';
 import { ingestMedia } from '../media/ingest.js';

@@ -5,12 +5,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import busboy from 'busboy';
-import { collectEvery } from '../../../../lib/memory.js';
+import { collectEvery } from '../../../../lib/platform/memory.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
 import { VIEWER_CONTEXT_HEADER, verifyViewerContext } from '../../../../lib/auth/viewer-context.js';
-import { ErrorCode, httpStatusFor } from '../../../../lib/errors.js';
-import { parseId } from '../../../../lib/ids.js';
+import { ErrorCode, httpStatusFor } from '../../../../lib/contracts/errors.js';
+import { parseId } from '../../../../lib/contracts/ids.js';
 import type { AppContext } from '../context.js';
 import type { IngestedMedia } from '../media/processed.js';
 import { MediaRejected } from '../media/spool.js';
@@ -121,7 +121,7 @@ function readUpload(
     req.on('close', () => {
       if (!req.complete) fail(new UploadError(ErrorCode.BAD_USER_INPUT, 'The upload was cut off'));
     });
-    // Frees the socket's spent Buffers every few MB (lib/memory.ts) instead of every ~64 MB.
+    // Frees the socket's spent Buffers every few MB (lib/platform/memory.ts) instead of every ~64 MB.
     req.pipe(collectEvery()).pipe(bb);
   });
 }

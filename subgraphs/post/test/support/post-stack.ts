@@ -3,8 +3,8 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createPool, createPrisma } from '../../../../lib/db.js';
-import { createLogger } from '../../../../lib/logger.js';
+import { createPool, createPrisma } from '../../../../lib/platform/db.js';
+import { createLogger } from '../../../../lib/platform/logger.js';
 import { startStack, type Stack } from '../../../../test/support/stack.js';
 import type { AppContext } from '../../src/context.js';
 import { runJanitorOnce, type JanitorPass } from '../../src/janitor.js';

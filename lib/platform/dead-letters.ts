@@ -1,10 +1,10 @@
-// Dead letters: events a durable consumer gave up on. The consumer (lib/consumer.ts) copies
+// Dead letters: events a durable consumer gave up on. The consumer (lib/platform/consumer.ts) copies
 // the message to the DLQ stream on `dlq.<subject>` with headers saying where it came from
 // and why, then terminates the original; `npm run dlq:replay` (scripts/dlq-replay.ts)
 // republishes them to their original subject once the cause is fixed.
 import { jetstream, jetstreamManager, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { dlqStreamName, dlqSubject, subjectFor } from './events.js';
+import { dlqStreamName, dlqSubject, subjectFor } from '../contracts/events.js';
 import { TRACEPARENT } from './tracing.js';
 
 /** Why an event was dead-lettered (the `reason` label of mosaic_events_dead_lettered_total). */

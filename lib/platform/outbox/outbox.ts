@@ -1,6 +1,6 @@
 // Transactional outbox: the event row is written in the same transaction as the change it
 // describes, so an event exists exactly when its change committed. The relay publishes it.
-import type { EventPayload, EventSubject } from '../events.js';
+import type { EventPayload, EventSubject } from '../../contracts/events.js';
 import { currentTraceparent } from '../tracing.js';
 
 /**

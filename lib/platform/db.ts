@@ -2,11 +2,11 @@
 // the raw-SQL kernels (outbox relay, migrations, health checks).
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaClient } from './generated/prisma/client.js';
-import type { Config } from './config.js';
+import { PrismaClient } from '../generated/prisma/client.js';
+import type { Config } from '../config.js';
 
 export { PrismaClient };
-export type { Prisma } from './generated/prisma/client.js';
+export type { Prisma } from '../generated/prisma/client.js';
 
 /**
  * What a hot read path needs of a database: pg's `query` with a query config (the pool, or

@@ -22,11 +22,11 @@ import {
   subjectFor,
   type ContractEvent,
   type PostCreatedV1,
-} from '../events.js';
+} from '../../contracts/events.js';
 import { eventsDeadLettered } from '../metrics.js';
 import { connectNats, deleteStreams, ensureStreams } from '../nats.js';
-import { eventually, mintId } from '../../test/support/events.js';
-import { natsUrl } from '../../test/support/env.js';
+import { eventually, mintId } from '../../../test/support/events.js';
+import { natsUrl } from '../../../test/support/env.js';
 
 const prefix = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 let nc: NatsConnection;

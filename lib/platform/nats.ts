@@ -9,9 +9,9 @@ import {
   type StreamConfig,
   type StreamInfo,
 } from '@nats-io/jetstream';
-import type { Config } from './config.js';
+import type { Config } from '../config.js';
 import type { Logger } from './logger.js';
-import { dlqStreamName, dlqSubject, streamLayout } from './events.js';
+import { dlqStreamName, dlqSubject, streamLayout } from '../contracts/events.js';
 
 export type { NatsConnection };
 

@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type PinoPretty from 'pino-pretty';
-import type { Config } from './config.js';
+import type { Config } from '../config.js';
 
 export type { Logger };
 

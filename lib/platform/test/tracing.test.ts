@@ -6,11 +6,17 @@ import { randomBytes } from 'node:crypto';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { POST_CREATED, subjectFor } from '../events.js';
+import { POST_CREATED, subjectFor } from '../../contracts/events.js';
 import { initTracing, shutdownTracing, traceIdOf } from '../tracing.js';
-import { createPost, feedIds, follow, signUp, type Account } from '../../test/support/content.js';
-import { eventually } from '../../test/support/events.js';
-import { startStack, type Stack } from '../../test/support/stack.js';
+import {
+  createPost,
+  feedIds,
+  follow,
+  signUp,
+  type Account,
+} from '../../../test/support/content.js';
+import { eventually } from '../../../test/support/events.js';
+import { startStack, type Stack } from '../../../test/support/stack.js';
 
 let stack: Stack;
 let nc: NatsConnection;

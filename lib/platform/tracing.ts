@@ -28,7 +28,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Config } from './config.js';
+import type { Config } from '../config.js';
 import { loggablePath } from './http/log-safe.js';
 
 export { SpanKind, type Context, type Span };
@@ -194,7 +194,7 @@ export function traceHttpRequests(app: FastifyInstance, scope: string): void {
   const spans = new WeakMap<FastifyRequest, { span: Span; ctx: Context }>();
   app.addHook('onRequest', (req, _reply, done) => {
     if (UNTRACED.has(req.url)) return done();
-    // Never the query string or an upload URL's capability token (lib/http/log-safe.ts).
+    // Never the query string or an upload URL's capability token (lib/platform/http/log-safe.ts).
     const path = loggablePath(req.url);
     const started = startSpan(
       scope,

@@ -10,7 +10,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
-/** The `service` a pino logger was created with (lib/logger.ts), else `fallback`. */
+/** The `service` a pino logger was created with (lib/platform/logger.ts), else `fallback`. */
 export function serviceOf(logger: { bindings(): Record<string, unknown> }, fallback: string) {
   const name = logger.bindings().service;
   return typeof name === 'string' ? name : fallback;

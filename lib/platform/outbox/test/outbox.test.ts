@@ -8,8 +8,8 @@ import {
   type JetStreamClient,
   type JetStreamManager,
 } from '@nats-io/jetstream';
-import { isolate, type Isolation } from '../../../test/support/isolation.js';
-import { parseConfig } from '../../config.js';
+import { isolate, type Isolation } from '../../../../test/support/isolation.js';
+import { parseConfig } from '../../../config.js';
 import { createPool, createPrisma } from '../../db.js';
 import { createLogger } from '../../logger.js';
 import { connectNats, deleteStreams, ensureStreams, NatsUnavailableError } from '../../nats.js';
@@ -20,7 +20,7 @@ import {
   streamNames,
   subjectFor,
   type UserCreatedV1,
-} from '../../events.js';
+} from '../../../contracts/events.js';
 import { enqueue } from '../outbox.js';
 import {
   pruneOutbox,

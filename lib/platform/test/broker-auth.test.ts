@@ -1,13 +1,13 @@
 // NATS and Redis with authentication on, as docker compose runs them: the credentials
 // travel in NATS_URL / REDIS_URL. The NATS client ignores credentials inside server URLs,
-// so lib/nats.ts turns them into connect options; ioredis reads them from the URL itself.
+// so lib/platform/nats.ts turns them into connect options; ioredis reads them from the URL itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNats, NatsUnavailableError, natsServers } from '../nats.js';
 import { createRedis } from '../redis.js';
-import { freePort } from '../../test/support/processes.js';
+import { freePort } from '../../../test/support/processes.js';
 
 const PASSWORD = 'p@ss:w/rd-for-tests'; // URL-encoded in the URLs below
 const encoded = encodeURIComponent(PASSWORD);

@@ -1,10 +1,10 @@
 // Durable JetStream consumers for derived work (feed materializer, search indexer).
 // Pull consumer shared by every replica under one durable name; explicit ack only after the
 // side effect is done; a bounded number of messages in flight. Every payload is checked
-// against the event contract (lib/events.ts) before the handler sees it: one that fails can
+// against the event contract (lib/contracts/events.ts) before the handler sees it: one that fails can
 // never succeed and is dead-lettered at once. A handler failure is retried with a growing
-// delay (nak) up to maxDeliver deliveries, then dead-lettered too (lib/dead-letters.ts) —
-// unless it failed because a dependency was down (lib/errors.ts isUnavailable): an outage
+// delay (nak) up to maxDeliver deliveries, then dead-lettered too (lib/platform/dead-letters.ts) —
+// unless it failed because a dependency was down (lib/contracts/errors.ts isUnavailable): an outage
 // is not the event's fault, so those retries go on, bounded only by maxOutageDeliveries.
 import {
   AckPolicy,
@@ -14,9 +14,14 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
-import { parseEvent, unprefixSubject, type ContractEvent, type EventCheck } from './events.js';
+import {
+  parseEvent,
+  unprefixSubject,
+  type ContractEvent,
+  type EventCheck,
+} from '../contracts/events.js';
 import { deadLetter, type DeadLetterReason } from './dead-letters.js';
-import { isUnavailable } from './errors.js';
+import { isUnavailable } from '../contracts/errors.js';
 import type { Logger } from './logger.js';
 import { SpanKind, TRACEPARENT, contextFromTraceparent, inSpan } from './tracing.js';
 import { addConsumerPendingSource, cached, eventLag, eventsDeadLettered } from './metrics.js';

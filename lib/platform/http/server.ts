@@ -13,7 +13,7 @@ import { stdSerializers } from 'pino';
 import type { Logger } from '../logger.js';
 import { loggablePath, scrubUrls } from './log-safe.js';
 import { checkReady, type Probe } from '../health.js';
-import { protectInternalRoutes } from '../auth/service-auth.js';
+import { protectInternalRoutes } from '../../auth/service-auth.js';
 import {
   flushTracing,
   initTracing,
@@ -75,7 +75,7 @@ export interface ServiceHttpOptions {
    * address and X-Forwarded-For hops are all loopback/private, or `Bearer <token>`.
    */
   metricsAccess?: { token?: string };
-  /** Tracing settings (lib/tracing.ts); default: read from the environment. */
+  /** Tracing settings (lib/platform/tracing.ts); default: read from the environment. */
   tracing?: TracingConfig;
 }
 

@@ -1,7 +1,7 @@
 // Before starting, check that Postgres, Redis and NATS answer, and say in one line per
 // missing service how to start it, instead of a stack trace from deep inside a client.
 import net from 'node:net';
-import type { Config } from './config.js';
+import type { Config } from '../config.js';
 
 const HOW_TO_START: Record<string, string> = {
   postgres:

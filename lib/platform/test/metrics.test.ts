@@ -3,8 +3,8 @@
 // fill in, the outbox backlog gauge drops to 0 once the relay publishes, and the gateway's
 // /metrics is closed to non-private callers without the token.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, mintId, publishEvent } from '../../test/support/events.js';
-import { startStack, type Stack } from '../../test/support/stack.js';
+import { eventually, mintId, publishEvent } from '../../../test/support/events.js';
+import { startStack, type Stack } from '../../../test/support/stack.js';
 import { createPool } from '../db.js';
 import { isPrivateAddress, hasMetricsToken, limiterName, operationLabel } from '../metrics.js';
 

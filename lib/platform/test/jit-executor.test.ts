@@ -1,11 +1,11 @@
-// The subgraphs execute with graphql-jit (lib/http/jit-executor.ts): every answer, errors
+// The subgraphs execute with graphql-jit (lib/platform/http/jit-executor.ts): every answer, errors
 // included, must be what graphql-js gives through the same Apollo Server settings.
 import { ApolloServer, type GraphQLResponse } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, GraphQLScalarType, parse, type ExecutionResult } from 'graphql';
 import { compileQuery, isCompiledQuery } from 'graphql-jit';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { maskError } from '../errors.js';
+import { maskError } from '../../contracts/errors.js';
 import { jitExecutor } from '../http/jit-executor.js';
 
 const typeDefs = parse(`
@@ -119,7 +119,7 @@ describe('graphql-jit executor', () => {
 });
 
 // graphql-jit's variable errors, word for word (graphql-jit 0.8.9): each coercion path it
-// generates code for. normalizeErrors (lib/http/jit-executor.ts) reads the variable's name
+// generates code for. normalizeErrors (lib/platform/http/jit-executor.ts) reads the variable's name
 // from the start of the message (`Variable "$v"`, its VARIABLE_NAME) and attaches that
 // variable's definition, and only because the result has no `data`; Apollo Server then
 // answers BAD_USER_INPUT with HTTP 400 only if the message goes on with "got invalid value ",
@@ -172,7 +172,7 @@ describe('graphql-jit variable errors', () => {
   };
   const reworded = (name: string) =>
     `graphql-jit reworded its error for ${name}: VARIABLE_NAME and normalizeErrors in ` +
-    `lib/http/jit-executor.ts, and Apollo's BAD_USER_INPUT test, rely on this wording`;
+    `lib/platform/http/jit-executor.ts, and Apollo's BAD_USER_INPUT test, rely on this wording`;
 
   // [case, variable type, variables, graphql-jit's message]
   const cases: [string, string, { v?: unknown }, string][] = [

@@ -8,8 +8,8 @@
 import pg from 'pg';
 import { jetstream, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { subjectFor } from '../events.js';
-import type { Config } from '../config.js';
+import { subjectFor } from '../../contracts/events.js';
+import type { Config } from '../../config.js';
 import type { Logger } from '../logger.js';
 import { TRACEPARENT_KEY, assertSchemaName } from './outbox.js';
 import { addOutboxBacklogSource } from '../metrics.js';
@@ -57,7 +57,7 @@ interface OutboxRow {
   subject: string;
   payload: string;
   attempts: number;
-  /** Trace context of the write that enqueued the row (lib/outbox/outbox.ts). */
+  /** Trace context of the write that enqueued the row (lib/platform/outbox/outbox.ts). */
   traceparent: string | null;
 }
 

@@ -4,7 +4,7 @@
 // MULTI and pipeline touches keys of one hash slot only (`{userId}` hash tags), so the
 // same code runs on both; see docs/failures/scale-out.md.
 import { Cluster, Redis } from 'ioredis';
-import type { Config } from './config.js';
+import type { Config } from '../config.js';
 import type { Logger } from './logger.js';
 
 export { Cluster, Redis };

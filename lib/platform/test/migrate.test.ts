@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MigrationError, migrate } from '../migrate.js';
 import { createPool } from '../db.js';
 import { ensureServiceRoles, SERVICE_SCHEMAS, type ServiceRole } from '../db-roles.js';
-import { adminUrl, baseUrl } from '../../test/support/env.js';
+import { adminUrl, baseUrl } from '../../../test/support/env.js';
 
 const database = `mosaic_test_migrate_${process.pid}_${Date.now().toString(36)}`;
 const url = baseUrl(database);

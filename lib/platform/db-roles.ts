@@ -7,8 +7,8 @@
 // Migrations themselves run as DATABASE_URL's user, which owns every object; default
 // privileges extend the grants to what later migrations create.
 import pg from 'pg';
-import type { Config } from './config.js';
-import { bySubgraph, subgraphOf, type Subgraph, type SubgraphName } from './registry.js';
+import type { Config } from '../config.js';
+import { bySubgraph, subgraphOf, type Subgraph, type SubgraphName } from '../registry.js';
 
 export type DatabaseService = SubgraphName | 'gateway';
 

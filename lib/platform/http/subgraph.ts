@@ -13,8 +13,12 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 import { parse } from 'graphql';
 import type { FastifyInstance } from 'fastify';
 import { GraphQLError } from 'graphql';
-import { VIEWER_CONTEXT_HEADER, verifyViewerContext, type Viewer } from '../auth/viewer-context.js';
-import { ErrorCode, maskError } from '../errors.js';
+import {
+  VIEWER_CONTEXT_HEADER,
+  verifyViewerContext,
+  type Viewer,
+} from '../../auth/viewer-context.js';
+import { ErrorCode, maskError } from '../../contracts/errors.js';
 import type { Logger } from '../logger.js';
 import { graphqlMetricsPlugin, serviceOf } from '../metrics.js';
 import { jitExecutor } from './jit-executor.js';
@@ -43,7 +47,7 @@ export async function mountSubgraph<TContext extends BaseContext>(
     resolvers: opts.resolvers as GraphQLResolverMap<unknown>,
   });
   const server = new ApolloServer<TContext>({
-    // graphql-jit in place of graphql-js's interpreter (lib/http/jit-executor.ts).
+    // graphql-jit in place of graphql-js's interpreter (lib/platform/http/jit-executor.ts).
     gateway: jitExecutor(schema),
     includeStacktraceInErrorResponses: false,
     // Our closeOnSignals drains and exits; Apollo's own handler would re-raise the signal.

@@ -1,4 +1,4 @@
-// The event contract (lib/events.ts): the payloads the producers publish pass, anything
+// The event contract (lib/contracts/events.ts): the payloads the producers publish pass, anything
 // else fails with an error naming fields and checks but never the values.
 import { describe, expect, it } from 'vitest';
 import { EVENT_SUBJECTS, parseEvent, type EventPayloads, type EventSubject } from '../events.js';
