@@ -21,6 +21,7 @@ import {
 } from '../subgraphs/graph/src/follows.js';
 import type { AppContext as GraphApp } from '../subgraphs/graph/src/context.js';
 import { mergePage } from '../subgraphs/feed/src/posts.js';
+import { feedSettings } from '../subgraphs/feed/src/settings.js';
 import { createPgBackend } from '../subgraphs/search/src/pg-backend.js';
 import { suggestHashtags } from '../subgraphs/search/src/index-store.js';
 import { parseQuery } from '../subgraphs/search/src/query.js';
@@ -150,7 +151,7 @@ export async function hotStatements(cfg: Config, s: Sample): Promise<Captured[]>
         [],
         s.followees.filter((id) => !s.readerCelebs.includes(id)),
         null,
-        cfg.FEED_TIMELINE_CAP,
+        feedSettings(cfg).FEED_TIMELINE_CAP,
       ),
     )),
     ...(await capture('post: Post entities (feed page)', (db) =>
@@ -179,7 +180,13 @@ export async function hotStatements(cfg: Config, s: Sample): Promise<Captured[]>
       celebritiesAmong(graphApp(db), ids(s.pageAuthorIds)),
     )),
     ...(await capture('graph: followers batch (fan-out)', (db) =>
-      edgePage(graphApp(db), BigInt(s.celebrity), 'followers', null, cfg.FEED_FANOUT_BATCH),
+      edgePage(
+        graphApp(db),
+        BigInt(s.celebrity),
+        'followers',
+        null,
+        feedSettings(cfg).FEED_FANOUT_BATCH,
+      ),
     )),
     ...(await capture('graph: followers page (public list)', (db) =>
       edgePage(graphApp(db), BigInt(s.celebrity), 'followers', null, 21),

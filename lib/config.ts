@@ -1,5 +1,7 @@
 // Typed configuration, read once from the environment and validated at startup.
-// Every service gets the same object; each reads only what it needs.
+// Every service gets the same object; each reads only what it needs. Settings of one
+// subgraph alone sit with that subgraph (e.g. subgraphs/feed/src/settings.ts), declared
+// with defineSettings and parsed from the same environment (cfg.env) with the same rules.
 import { z } from 'zod';
 import { acceptPreviousKey } from './auth/key-ring.js';
 import {
@@ -10,8 +12,8 @@ import {
   type SubgraphName,
 } from './registry.js';
 
-const int = (def: number) => z.coerce.number().int().nonnegative().default(def);
-const bool = (def: boolean) =>
+export const int = (def: number) => z.coerce.number().int().nonnegative().default(def);
+export const bool = (def: boolean) =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
     .default(def ? 'true' : 'false')
@@ -121,21 +123,7 @@ const schema = z.object({
   /** Authors with at least this many followers are not fanned out; readers pull their posts. */
   CELEBRITY_FOLLOWER_THRESHOLD: int(10_000),
 
-  // ---- home feed (feed subgraph) ----
-  /** Entries kept per Redis timeline. */
-  FEED_TIMELINE_CAP: int(800),
-  /** Timelines unread this long expire; fan-out skips them and the next read rebuilds. */
-  FEED_INACTIVE_DAYS: int(30),
-  /** Posts of a newly followed account copied into the follower's timeline. */
-  FEED_BACKFILL_POSTS: int(20),
-  /** Followers fetched from the graph per fan-out batch (one Redis pipeline each). */
-  FEED_FANOUT_BATCH: int(5000),
-  /** Events the materializer works on at once per process. */
-  FEED_CONSUMER_CONCURRENCY: int(16),
-  /** Run the materializer inside the feed service process (off when feed-workers run it). */
-  FEED_MATERIALIZER: bool(true),
-  /** Unacked events are redelivered after this long (a crashed worker's work resumes then). */
-  FEED_ACK_WAIT_SECONDS: int(30),
+  // Home feed (FEED_*): subgraphs/feed/src/settings.ts.
 
   OUTBOX_POLL_MS: int(1000),
   OUTBOX_BATCH_SIZE: int(200),
@@ -212,22 +200,30 @@ const schema = z.object({
   OTEL_SERVICE_NAME: z.string().optional(),
 });
 
+type Env = Readonly<Record<string, string | undefined>>;
+
 export type Config = z.infer<typeof schema> & {
   isProduction: boolean;
   corsOrigins: string[] | '*';
+  /** The environment this was parsed from (empty values dropped): subgraph settings read it. */
+  env: Env;
 };
 
 export class ConfigError extends Error {}
 
-export function parseConfig(env: Record<string, string | undefined> = process.env): Config {
-  // Empty strings mean "unset" so that `FOO=` in a compose file falls back to the default.
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
-  const parsed = schema.safeParse(cleaned);
+function validate<S extends z.ZodType>(s: S, env: Env): z.infer<S> {
+  const parsed = s.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
-  const c = parsed.data;
+  return parsed.data;
+}
+
+export function parseConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset" so that `FOO=` in a compose file falls back to the default.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const c = validate(schema, cleaned);
   const isProduction = c.NODE_ENV === 'production';
   refuseDevSecrets(c, cleaned);
   const origins = c.CORS_ORIGINS ?? (isProduction ? '' : '*');
@@ -244,7 +240,28 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
           .map((o) => o.trim())
           .filter(Boolean);
   acceptPreviousKey(c.INTERNAL_SIGNING_SECRET, c.INTERNAL_SIGNING_SECRET_PREVIOUS);
-  return { ...c, isProduction, corsOrigins };
+  return { ...c, isProduction, corsOrigins, env: Object.freeze(cleaned) };
+}
+
+/**
+ * Settings of one subgraph, declared beside it: the returned function reads them from a
+ * Config's environment (cfg.env) with the same rules as the Config itself (empty values
+ * unset, ConfigError naming the variable), once per environment. Copies of a Config
+ * (`{ ...cfg, X: y }`) share its environment and so its settings.
+ */
+export function defineSettings<S extends z.ZodRawShape>(
+  shape: S,
+): (cfg: Pick<Config, 'env'>) => z.infer<z.ZodObject<S>> {
+  const settings = z.object(shape);
+  const parsed = new WeakMap<Env, z.infer<z.ZodObject<S>>>();
+  return (cfg) => {
+    let value = parsed.get(cfg.env);
+    if (!value) {
+      value = validate(settings, cfg.env);
+      parsed.set(cfg.env, value);
+    }
+    return value;
+  };
 }
 
 /**

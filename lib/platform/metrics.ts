@@ -56,19 +56,6 @@ export const graphqlErrors = new Counter({
   registers: [registry],
 });
 
-export const fanoutDeliveries = new Counter({
-  name: 'mosaic_feed_fanout_deliveries_total',
-  help: 'Post ids written into follower timelines by the feed materializer',
-  registers: [registry],
-});
-
-export const fanoutDuration = new Histogram({
-  name: 'mosaic_feed_fanout_duration_seconds',
-  help: 'Time to fan one post (or one backfill) out to every follower',
-  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-  registers: [registry],
-});
-
 export const eventLag = new Histogram({
   name: 'mosaic_event_lag_seconds',
   help: 'Time from an event happening to a durable consumer finishing it',
@@ -81,12 +68,6 @@ export const eventsDeadLettered = new Counter({
   name: 'mosaic_events_dead_lettered_total',
   help: 'Events a durable consumer moved to the dead-letter stream, by reason (invalid | exhausted)',
   labelNames: ['consumer', 'reason'] as const,
-  registers: [registry],
-});
-
-export const timelineRebuilds = new Counter({
-  name: 'mosaic_feed_timeline_rebuilds_total',
-  help: 'Redis timelines rebuilt from Postgres on read (missing or expired)',
   registers: [registry],
 });
 

@@ -20,7 +20,7 @@ import {
 import type { AppContext } from './context.js';
 import { latestByAuthors, markDeleted, recordPost } from './posts.js';
 import { forgetCelebrityFollowees } from './read.js';
-import { fanoutDeliveries, fanoutDuration } from '../../../lib/platform/metrics.js';
+import { fanoutDeliveries, fanoutDuration } from './metrics.js';
 
 export interface FanoutStats {
   deliveries: number;
@@ -36,7 +36,7 @@ export async function fanOut(
   const endTimer = fanoutDuration.startTimer();
   let deliveries = 0;
   let followers = 0;
-  const limit = app.cfg.FEED_FANOUT_BATCH;
+  const limit = app.settings.FEED_FANOUT_BATCH;
   // The next batch of followers is fetched while the current one is written to Redis.
   let pending: ReturnType<typeof app.graph.followers> | null = app.graph.followers(authorId, {
     limit,
@@ -71,7 +71,7 @@ export async function onPostDeleted(app: AppContext, e: PostDeletedV1): Promise<
   await markDeleted(app.pool, e);
   // Reads already hide it (the projection says deleted); this frees the timeline slots.
   if (await isCelebrity(app, e.authorId)) return;
-  for await (const batch of app.graph.allFollowers(e.authorId, app.cfg.FEED_FANOUT_BATCH)) {
+  for await (const batch of app.graph.allFollowers(e.authorId, app.settings.FEED_FANOUT_BATCH)) {
     await app.timelines.remove(batch, [e.postId]);
   }
 }
@@ -79,13 +79,23 @@ export async function onPostDeleted(app: AppContext, e: PostDeletedV1): Promise<
 export async function onFollowed(app: AppContext, e: GraphFollowedV1): Promise<void> {
   await forgetCelebrityFollowees(app, e.followerId);
   if (e.followeeFollowerCount >= app.cfg.CELEBRITY_FOLLOWER_THRESHOLD) return; // pulled at read time
-  const recent = await latestByAuthors(app.pool, [e.followeeId], null, app.cfg.FEED_BACKFILL_POSTS);
+  const recent = await latestByAuthors(
+    app.pool,
+    [e.followeeId],
+    null,
+    app.settings.FEED_BACKFILL_POSTS,
+  );
   await app.timelines.pushMany(e.followerId, recent.map(String));
 }
 
 export async function onUnfollowed(app: AppContext, e: GraphUnfollowedV1): Promise<void> {
   await forgetCelebrityFollowees(app, e.followerId);
-  const theirs = await latestByAuthors(app.pool, [e.followeeId], null, app.cfg.FEED_TIMELINE_CAP);
+  const theirs = await latestByAuthors(
+    app.pool,
+    [e.followeeId],
+    null,
+    app.settings.FEED_TIMELINE_CAP,
+  );
   await app.timelines.remove([e.followerId], theirs.map(String));
   // Dropping just below the threshold turns pull back into push: the posts they made while
   // pulled would otherwise vanish from their followers' feeds.
@@ -94,7 +104,7 @@ export async function onUnfollowed(app: AppContext, e: GraphUnfollowedV1): Promi
       app.pool,
       [e.followeeId],
       null,
-      app.cfg.FEED_BACKFILL_POSTS,
+      app.settings.FEED_BACKFILL_POSTS,
     );
     await fanOut(app, e.followeeId, recent.map(String));
   }
@@ -110,9 +120,9 @@ export async function startMaterializer(
     nc,
     prefix,
     logger: app.logger,
-    concurrency: app.cfg.FEED_CONSUMER_CONCURRENCY,
-    maxAckPending: app.cfg.FEED_CONSUMER_CONCURRENCY * 8,
-    ackWaitMs: app.cfg.FEED_ACK_WAIT_SECONDS * 1000,
+    concurrency: app.settings.FEED_CONSUMER_CONCURRENCY,
+    maxAckPending: app.settings.FEED_CONSUMER_CONCURRENCY * 8,
+    ackWaitMs: app.settings.FEED_ACK_WAIT_SECONDS * 1000,
   };
   const posts = await startConsumer({
     ...common,

@@ -4,7 +4,7 @@
 // readers are answered straight from Postgres; so is every reader while Redis is down.
 import type { AppContext } from './context.js';
 import { latestByAuthors, mergePage } from './posts.js';
-import { timelineRebuilds } from '../../../lib/platform/metrics.js';
+import { timelineRebuilds } from './metrics.js';
 
 export interface FeedPage {
   postIds: bigint[];
@@ -53,7 +53,7 @@ export async function rebuildTimeline(app: AppContext, userId: string): Promise<
   ]);
   const celebSet = new Set(celebs);
   const pushed = all.filter((id) => !celebSet.has(id));
-  const postIds = await latestByAuthors(app.pool, pushed, null, app.cfg.FEED_TIMELINE_CAP);
+  const postIds = await latestByAuthors(app.pool, pushed, null, app.settings.FEED_TIMELINE_CAP);
   await app.timelines.pushMany(userId, postIds.map(String));
   timelineRebuilds.inc();
 }

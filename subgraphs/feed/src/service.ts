@@ -18,16 +18,19 @@ import type { RunningConsumer } from '../../../lib/platform/consumer.js';
 import type { AppContext, RequestContext } from './context.js';
 import { startMaterializer } from './materializer.js';
 import { resolvers } from './resolvers.js';
+import { feedSettings } from './settings.js';
 import { createTimelines } from './timelines.js';
 
 export async function createFeedApp(
   cfg: Config,
   logger = createLogger('feed', cfg),
 ): Promise<AppContext> {
+  const settings = feedSettings(cfg);
   const pool = createPool(cfg);
   const redis = createRedis(cfg, 'mosaic-feed', logger);
   return {
     cfg,
+    settings,
     logger,
     pool,
     redis,
@@ -39,8 +42,8 @@ export async function createFeedApp(
     }),
     timelines: createTimelines(redis, {
       prefix: cfg.REDIS_KEY_PREFIX,
-      cap: cfg.FEED_TIMELINE_CAP,
-      ttlSeconds: cfg.FEED_INACTIVE_DAYS * 86_400,
+      cap: settings.FEED_TIMELINE_CAP,
+      ttlSeconds: settings.FEED_INACTIVE_DAYS * 86_400,
       cluster: isCluster(redis),
     }),
   };
@@ -101,7 +104,7 @@ export async function startFeedService(cfg: Config, port = cfg.FEED_PORT): Promi
     signingSecret: cfg.INTERNAL_SIGNING_SECRET,
     context: (viewer) => ({ app, viewer }),
   });
-  const consumers = cfg.FEED_MATERIALIZER ? await startMaterializer(app, nc) : [];
+  const consumers = app.settings.FEED_MATERIALIZER ? await startMaterializer(app, nc) : [];
   return listenService(
     http,
     {
@@ -109,7 +112,7 @@ export async function startFeedService(cfg: Config, port = cfg.FEED_PORT): Promi
       port,
       logger: app.logger,
       message: 'feed subgraph listening',
-      fields: { materializer: cfg.FEED_MATERIALIZER },
+      fields: { materializer: app.settings.FEED_MATERIALIZER },
     },
     cleanups(app, nc, consumers),
   );
