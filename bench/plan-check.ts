@@ -22,6 +22,7 @@ import {
 import type { AppContext as GraphApp } from '../subgraphs/graph/src/context.js';
 import { mergePage } from '../subgraphs/feed/src/posts.js';
 import { feedSettings } from '../subgraphs/feed/src/settings.js';
+import { searchSettings } from '../subgraphs/search/src/settings.js';
 import { createPgBackend } from '../subgraphs/search/src/pg-backend.js';
 import { suggestHashtags } from '../subgraphs/search/src/index-store.js';
 import { parseQuery } from '../subgraphs/search/src/query.js';
@@ -203,7 +204,7 @@ export async function hotStatements(cfg: Config, s: Sample): Promise<Captured[]>
   ];
   const text = parseQuery('golden hour');
   if (text.kind !== 'text') throw new Error('unexpected query parse');
-  const candidates = cfg.SEARCH_TEXT_CANDIDATES;
+  const candidates = searchSettings(cfg).SEARCH_TEXT_CANDIDATES;
   for (const c of await capture('search: text "golden hour"', (db) =>
     createPgBackend(db, { textCandidates: candidates }).searchText(text.words, null, 20),
   )) {

@@ -14,6 +14,7 @@ import { startIndexer } from '../subgraphs/search/src/indexer.js';
 import { lagPercentiles } from '../subgraphs/search/src/index-store.js';
 import { HASHTAG_SQL, TEXT_SQL, toTsquery } from '../subgraphs/search/src/pg-backend.js';
 import { parseQuery } from '../subgraphs/search/src/query.js';
+import { searchSettings } from '../subgraphs/search/src/settings.js';
 import { benchEnv, summarize, writeResults } from './support.js';
 
 const POSTS = Number(process.env.BENCH_SEARCH_POSTS ?? 1_000_000);
@@ -196,7 +197,7 @@ export async function run(): Promise<void> {
       'moun',
       'pizza wine friends',
     ];
-    const candidates = cfg.SEARCH_TEXT_CANDIDATES || null;
+    const candidates = searchSettings(cfg).SEARCH_TEXT_CANDIDATES || null;
     const text = await latency(gateway.url, pool, textQueries, candidates);
     // For reference: the same queries ranking every match (SEARCH_TEXT_CANDIDATES=0).
     const uncapped: number[] = [];
@@ -273,7 +274,7 @@ export async function run(): Promise<void> {
       },
       indexing: {
         events: INDEX_EVENTS,
-        concurrency: cfg.SEARCH_CONSUMER_CONCURRENCY,
+        concurrency: searchSettings(cfg).SEARCH_CONSUMER_CONCURRENCY,
         seconds: Math.round(indexSeconds * 100) / 100,
         eventsPerSecond: Math.round(INDEX_EVENTS / indexSeconds),
       },

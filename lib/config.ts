@@ -1,6 +1,6 @@
 // Typed configuration, read once from the environment and validated at startup.
 // Every service gets the same object; each reads only what it needs. Settings of one
-// subgraph alone sit with that subgraph (e.g. subgraphs/feed/src/settings.ts), declared
+// subgraph alone sit with that subgraph (subgraphs/{feed,post,search}/src/settings.ts), declared
 // with defineSettings and parsed from the same environment (cfg.env) with the same rules.
 import { z } from 'zod';
 import { acceptPreviousKey } from './auth/key-ring.js';
@@ -19,7 +19,7 @@ export const bool = (def: boolean) =>
     .default(def ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const url = (def: string) => z.string().url().default(def);
-const optionalUrl = z.string().url().optional();
+export const optionalUrl = z.string().url().optional();
 
 // Each subgraph's settings, named in its registry row (USER_PORT, SUBGRAPH_USER_URL,
 // DATABASE_URL_USER, ...): its port, the URL that overrides the one composed into the
@@ -132,51 +132,26 @@ const schema = z.object({
   APOLLO_TELEMETRY_DISABLED: bool(true),
 
   // ---- media storage (post subgraph) ----
-  /** Filesystem storage root (used unless MINIO_ENDPOINT is set). */
-  STORAGE_DIR: z.string().default('.data/media'),
+  // The post subgraph's own (STORAGE_DIR, MINIO_BUCKET/REGION/PUBLIC_BASE_URL,
+  // MEDIA_MAX_PIXELS, MEDIA_ORPHAN_GRACE_HOURS, MEDIA_JANITOR_INTERVAL_SECONDS, UPLOAD_*):
+  // subgraphs/post/src/settings.ts. Here: what the gateway or the secret check reads too,
+  // and the gateway's public address.
   /** The gateway's public base URL: fs media and fs-presigned upload URLs point at it. */
   PUBLIC_URL: url('http://127.0.0.1:4000'),
   /** S3-compatible storage (MinIO); when set, media go there instead of STORAGE_DIR. */
   MINIO_ENDPOINT: optionalUrl,
   MINIO_ACCESS_KEY: z.string().default(DEV_MINIO_CREDENTIAL),
   MINIO_SECRET_KEY: z.string().default(DEV_MINIO_CREDENTIAL),
-  MINIO_BUCKET: z.string().default('mosaic-media'),
-  MINIO_REGION: z.string().default('us-east-1'),
-  /** Public base URL of the bucket (CDN); presigned GETs are used when unset. */
-  MINIO_PUBLIC_BASE_URL: optionalUrl,
   MEDIA_MAX_IMAGE_BYTES: int(30 * 1024 * 1024),
   MEDIA_MAX_VIDEO_BYTES: int(1024 * 1024 * 1024),
-  MEDIA_MAX_PIXELS: int(50_000_000),
-
-  // ---- posts (post subgraph) ----
-  /** Media never attached to a post within this many hours are deleted with their objects. */
-  MEDIA_ORPHAN_GRACE_HOURS: z.coerce.number().nonnegative().default(24),
-  /** How often the media janitor runs in each post service process (0 switches it off). */
-  MEDIA_JANITOR_INTERVAL_SECONDS: int(600),
   /** Uploads (POST /v1/media, createUpload) per user per minute at the gateway. */
   RATE_LIMIT_UPLOADS_PER_MINUTE: int(30),
-  /** Lifetime of presigned direct-upload URLs (createUpload). */
-  UPLOAD_URL_TTL_SECONDS: int(3600),
-  /** Part size of multipart direct uploads; files up to one part get a single PUT. */
-  UPLOAD_PART_SIZE_BYTES: int(8 * 1024 * 1024),
 
   // ---- search (search subgraph) ----
+  // MEILI_INDEX and SEARCH_*: subgraphs/search/src/settings.ts. Here: what the secret check reads.
   /** Meilisearch; when set, search queries and indexing go there instead of Postgres full-text. */
   MEILI_URL: optionalUrl,
   MEILI_MASTER_KEY: z.string().optional(),
-  /** Meilisearch index uid (tests isolate themselves with their own). */
-  MEILI_INDEX: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]+$/)
-    .default('posts'),
-  /** Run the indexer inside the search service process (off when search-workers run it). */
-  SEARCH_INDEXER: bool(true),
-  /** Events the indexer works on at once per process. */
-  SEARCH_CONSUMER_CONCURRENCY: int(16),
-  /** Unacked events are redelivered after this long. */
-  SEARCH_ACK_WAIT_SECONDS: int(30),
-  /** Postgres text search ranks at most this many newest matches of a query (0: all). */
-  SEARCH_TEXT_CANDIDATES: int(10_000),
 
   // ---- scale-out (clusters) ----
   /** Comma-separated host:port seeds of a Redis Cluster; when set, used instead of REDIS_URL. */

@@ -1,6 +1,6 @@
 // The feed's FEED_* settings come from the Config's own environment, with its rules.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../../lib/config.js';
+import { ConfigError, parseConfig, type Config } from '../../../lib/config.js';
 import { feedSettings } from '../src/settings.js';
 
 describe('feed settings', () => {
@@ -11,7 +11,8 @@ describe('feed settings', () => {
     });
     const cfg = parseConfig({ NODE_ENV: 'test', FEED_TIMELINE_CAP: '5', FEED_MATERIALIZER: '' });
     // Copies of a Config keep its environment; an empty value means unset.
-    expect(feedSettings({ ...cfg, HOST: '::1' })).toMatchObject({
+    const copy: Config = { ...cfg, HOST: '::1' };
+    expect(feedSettings(copy)).toMatchObject({
       FEED_TIMELINE_CAP: 5,
       FEED_MATERIALIZER: true,
     });

@@ -8,9 +8,12 @@ import type { Viewer } from '../../../lib/auth/viewer-context.js';
 import type { ObjectStorage } from './storage/object-storage.js';
 import type { MediaLimits } from './media/spool.js';
 import type { PostLoaders } from './loaders.js';
+import type { PostSettings } from './settings.js';
 
 export interface AppContext {
   cfg: Config;
+  /** The post subgraph's own settings (settings.ts), read from cfg's environment. */
+  settings: PostSettings;
   logger: Logger;
   pool: pg.Pool;
   prisma: PrismaClient;

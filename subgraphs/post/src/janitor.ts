@@ -158,7 +158,7 @@ export async function runJanitorOnce(
   app: AppContext,
   opts: { graceHours?: number; batchSize?: number } = {},
 ): Promise<JanitorPass> {
-  const graceHours = opts.graceHours ?? app.cfg.MEDIA_ORPHAN_GRACE_HOURS;
+  const graceHours = opts.graceHours ?? app.settings.MEDIA_ORPHAN_GRACE_HOURS;
   const batchSize = opts.batchSize ?? 100;
   const pass: JanitorPass = { orphanedMedia: 0, purgedPosts: 0, strayUploads: 0 };
   for (;;) {
@@ -181,7 +181,7 @@ export interface Janitor {
 
 /** Runs a pass every MEDIA_JANITOR_INTERVAL_SECONDS (0: never) in this process. */
 export function startJanitor(app: AppContext): Janitor {
-  const everyMs = app.cfg.MEDIA_JANITOR_INTERVAL_SECONDS * 1000;
+  const everyMs = app.settings.MEDIA_JANITOR_INTERVAL_SECONDS * 1000;
   if (everyMs === 0) return { stop: async () => {} };
   let running: Promise<void> | null = null;
   const timer = setInterval(() => {

@@ -18,6 +18,7 @@ import { registerInternalRoutes } from './internal-routes.js';
 import { createLoaders } from './loaders.js';
 import { mediaLimits } from './media/spool.js';
 import { resolvers } from './resolvers.js';
+import { postSettings } from './settings.js';
 import { createStorage } from './storage/create-storage.js';
 import { registerMediaFileRoutes } from './storage/file-route.js';
 import { uploadGate } from './uploads/direct.js';
@@ -31,13 +32,22 @@ export interface PostService extends RunningService {
 
 export async function startPostService(cfg: Config, port = cfg.POST_PORT): Promise<PostService> {
   const logger = createLogger('post', cfg);
+  const settings = postSettings(cfg);
   const pool = createPool(cfg);
   const prisma = createPrisma(pool);
   const nc = await connectNats(cfg, 'mosaic-post', logger);
   await ensureStreams(nc, cfg.NATS_PREFIX, cfg.NATS_STREAM_REPLICAS);
   const storage = await createStorage(cfg);
 
-  const app: AppContext = { cfg, logger, pool, prisma, storage, mediaLimits: mediaLimits(cfg) };
+  const app: AppContext = {
+    cfg,
+    settings,
+    logger,
+    pool,
+    prisma,
+    storage,
+    mediaLimits: mediaLimits(cfg),
+  };
 
   const http = createHttpServer({
     logger,

@@ -11,6 +11,7 @@ import { hasExifBytes, jpegWithGps, mp4, noisePng, png } from './support/fixture
 import type { MediaView } from '../src/media-view.js';
 import { mp4WithMetadata, probeVideo, SECRET_LOCATION } from './media-fixtures.js';
 import type { FsStorage } from '../src/storage/fs-storage.js';
+import { postSettings } from '../src/settings.js';
 import { startPostStack, type PostStack } from './support/post-stack.js';
 
 let stack: PostStack;
@@ -292,7 +293,7 @@ describe('direct uploads (createUpload / completeUpload)', () => {
 
   it('uses multipart above one part, and checks owners, types and sizes', async () => {
     const bytes = await mp4(1, '640x360', true);
-    const partSize = stack.cfg.UPLOAD_PART_SIZE_BYTES;
+    const partSize = postSettings(stack.cfg).UPLOAD_PART_SIZE_BYTES;
     const t = await stack.gql<{
       createUpload: {
         uploadId: string;

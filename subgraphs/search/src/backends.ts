@@ -5,16 +5,18 @@ import type { Config } from '../../../lib/config.js';
 import type { SearchBackend } from './backend.js';
 import { createMeiliBackend } from './meili-backend.js';
 import { createPgBackend } from './pg-backend.js';
+import type { SearchSettings } from './settings.js';
 
 export function createBackend(
-  cfg: Pick<Config, 'MEILI_URL' | 'MEILI_MASTER_KEY' | 'MEILI_INDEX' | 'SEARCH_TEXT_CANDIDATES'>,
+  cfg: Pick<Config, 'MEILI_URL' | 'MEILI_MASTER_KEY'>,
+  settings: Pick<SearchSettings, 'MEILI_INDEX' | 'SEARCH_TEXT_CANDIDATES'>,
   pool: pg.Pool,
 ): SearchBackend {
   return cfg.MEILI_URL
     ? createMeiliBackend({
         url: cfg.MEILI_URL,
         apiKey: cfg.MEILI_MASTER_KEY,
-        index: cfg.MEILI_INDEX,
+        index: settings.MEILI_INDEX,
       })
-    : createPgBackend(pool, { textCandidates: cfg.SEARCH_TEXT_CANDIDATES });
+    : createPgBackend(pool, { textCandidates: settings.SEARCH_TEXT_CANDIDATES });
 }

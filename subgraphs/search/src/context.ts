@@ -4,9 +4,12 @@ import type { Config } from '../../../lib/config.js';
 import type { Logger } from '../../../lib/platform/logger.js';
 import type { Viewer } from '../../../lib/auth/viewer-context.js';
 import type { SearchBackend } from './backend.js';
+import type { SearchSettings } from './settings.js';
 
 export interface AppContext {
   cfg: Config;
+  /** MEILI_INDEX and SEARCH_* (settings.ts), read from cfg's environment. */
+  settings: SearchSettings;
   logger: Logger;
   pool: pg.Pool;
   backend: SearchBackend;

@@ -84,9 +84,9 @@ export async function startIndexer(app: AppContext, nc: NatsConnection): Promise
     stream: streamNames(prefix).POSTS,
     durable: INDEXER_DURABLE,
     filterSubject: subjectFor(prefix, 'post.>'),
-    concurrency: app.cfg.SEARCH_CONSUMER_CONCURRENCY,
-    maxAckPending: app.cfg.SEARCH_CONSUMER_CONCURRENCY * 8,
-    ackWaitMs: app.cfg.SEARCH_ACK_WAIT_SECONDS * 1000,
+    concurrency: app.settings.SEARCH_CONSUMER_CONCURRENCY,
+    maxAckPending: app.settings.SEARCH_CONSUMER_CONCURRENCY * 8,
+    ackWaitMs: app.settings.SEARCH_ACK_WAIT_SECONDS * 1000,
     // The payload has passed the contract check (lib/platform/consumer.ts); a malformed one was
     // dead-lettered instead of reaching indexEvent.
     handle: async (event) => {

@@ -16,6 +16,7 @@ import { createBackend } from './backends.js';
 import type { AppContext, RequestContext } from './context.js';
 import { startIndexer, type RunningIndexer } from './indexer.js';
 import { resolvers } from './resolvers.js';
+import { searchSettings } from './settings.js';
 
 export interface SearchService extends RunningService {
   app: AppContext;
@@ -24,10 +25,11 @@ export interface SearchService extends RunningService {
 }
 
 export async function createSearchApp(cfg: Config, logger: Logger): Promise<AppContext> {
+  const settings = searchSettings(cfg);
   const pool = createPool(cfg);
-  const backend = createBackend(cfg, pool);
+  const backend = createBackend(cfg, settings, pool);
   await backend.prepare();
-  return { cfg, logger, pool, backend };
+  return { cfg, settings, logger, pool, backend };
 }
 
 async function start(
@@ -54,7 +56,7 @@ async function start(
     });
   }
   const indexer =
-    role === 'search-worker' || cfg.SEARCH_INDEXER ? await startIndexer(app, nc) : null;
+    role === 'search-worker' || app.settings.SEARCH_INDEXER ? await startIndexer(app, nc) : null;
   const running = await listenService(
     http,
     {

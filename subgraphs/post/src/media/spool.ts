@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileTypeFromBuffer } from 'file-type';
 import type { Config } from '../../../../lib/config.js';
 import { collectEvery } from '../../../../lib/platform/memory.js';
+import { postSettings } from '../settings.js';
 
 /** Enough leading bytes for file-type to recognise every format we accept. */
 const SNIFF_BYTES = 4100;
@@ -22,7 +23,7 @@ export function mediaLimits(cfg: Config): MediaLimits {
   return {
     maxImageBytes: limit(cfg.MEDIA_MAX_IMAGE_BYTES),
     maxVideoBytes: limit(cfg.MEDIA_MAX_VIDEO_BYTES),
-    maxPixels: limit(cfg.MEDIA_MAX_PIXELS),
+    maxPixels: limit(postSettings(cfg).MEDIA_MAX_PIXELS),
   };
 }
 

@@ -1,6 +1,7 @@
 // Picks the object storage for a service: only service wiring (and tools that stand in for
 // it) imports this, so no storage code depends on every backend at once.
 import type { Config } from '../../../../lib/config.js';
+import { postSettings } from '../settings.js';
 import { signUploadToken } from '../uploads/upload-token.js';
 import { FsStorage } from './fs-storage.js';
 import type { ObjectStorage } from './object-storage.js';
@@ -8,14 +9,15 @@ import { S3Storage } from './s3-storage.js';
 
 /** fs by default; S3 (minio client) when MINIO_ENDPOINT is set; creates the bucket/dir if missing. */
 export async function createStorage(cfg: Config): Promise<ObjectStorage> {
+  const settings = postSettings(cfg);
   if (cfg.MINIO_ENDPOINT) {
     const s3 = new S3Storage({
       endpoint: cfg.MINIO_ENDPOINT,
       accessKey: cfg.MINIO_ACCESS_KEY,
       secretKey: cfg.MINIO_SECRET_KEY,
-      bucket: cfg.MINIO_BUCKET,
-      region: cfg.MINIO_REGION,
-      publicBaseUrl: cfg.MINIO_PUBLIC_BASE_URL,
+      bucket: settings.MINIO_BUCKET,
+      region: settings.MINIO_REGION,
+      publicBaseUrl: settings.MINIO_PUBLIC_BASE_URL,
     });
     await s3.init();
     return s3;
@@ -23,7 +25,7 @@ export async function createStorage(cfg: Config): Promise<ObjectStorage> {
   const base = cfg.PUBLIC_URL.replace(/\/$/, '');
   // fs "presigned" URLs point at the post service's own PUT route (uploads/put-route.ts).
   const fs = new FsStorage({
-    root: cfg.STORAGE_DIR,
+    root: settings.STORAGE_DIR,
     publicBaseUrl: base,
     presign: (target, expiresSeconds) =>
       `${base}/v1/uploads/${signUploadToken(cfg.INTERNAL_SIGNING_SECRET, target, expiresSeconds)}`,

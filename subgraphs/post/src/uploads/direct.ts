@@ -63,14 +63,14 @@ export async function createUpload(
   const max = kind === 'image' ? app.mediaLimits.maxImageBytes : app.mediaLimits.maxVideoBytes;
   if (input.byteSize > max)
     throw appError(ErrorCode.PAYLOAD_TOO_LARGE, `A ${kind} may be at most ${max} bytes`);
-  const partSize = app.cfg.UPLOAD_PART_SIZE_BYTES;
+  const partSize = app.settings.UPLOAD_PART_SIZE_BYTES;
   const partCount = Math.ceil(input.byteSize / partSize);
   if (partCount > MAX_PARTS)
     throw appError(ErrorCode.PAYLOAD_TOO_LARGE, 'The file needs too many upload parts');
 
   const id = await nextId(app);
   const key = uploadKey(id);
-  const ttl = app.cfg.UPLOAD_URL_TTL_SECONDS;
+  const ttl = app.settings.UPLOAD_URL_TTL_SECONDS;
   const expiresAt = new Date(Date.now() + ttl * 1000);
   // The row comes first, so the janitor can clean up whatever the client leaves behind.
   await app.prisma.media.create({
@@ -159,7 +159,7 @@ export async function completeUpload(
 
   const byteSize = Number(row.uploadBytes ?? 0);
   if (row.uploadMultipartId) {
-    const expected = Math.ceil(byteSize / app.cfg.UPLOAD_PART_SIZE_BYTES);
+    const expected = Math.ceil(byteSize / app.settings.UPLOAD_PART_SIZE_BYTES);
     const given = [...(parts ?? [])].sort((a, b) => a.partNumber - b.partNumber);
     const numbersOk =
       given.length === expected && given.every((p, i) => p.partNumber === i + 1 && p.etag);
@@ -196,7 +196,7 @@ export async function completeUpload(
       throw await fail(new MediaRejected('BAD_USER_INPUT', 'The upload parts could not be read'));
     }
     if (sizes) {
-      const want = partSizesOf(byteSize, app.cfg.UPLOAD_PART_SIZE_BYTES);
+      const want = partSizesOf(byteSize, app.settings.UPLOAD_PART_SIZE_BYTES);
       const total = [...sizes.values()].reduce((a, b) => a + b, 0);
       const bad = want.findIndex((n, i) => sizes.get(i + 1) !== n);
       if (total !== byteSize) throw await fail(wrongSize('The upload', total, byteSize));

@@ -9,6 +9,7 @@ import { startStack, type Stack } from '../../../../test/support/stack.js';
 import type { AppContext } from '../../src/context.js';
 import { runJanitorOnce, type JanitorPass } from '../../src/janitor.js';
 import { mediaLimits } from '../../src/media/spool.js';
+import { postSettings } from '../../src/settings.js';
 import { createStorage } from '../../src/storage/create-storage.js';
 
 export interface PostStack extends Stack {
@@ -34,6 +35,7 @@ export async function startPostStack(env: Record<string, string> = {}): Promise<
   const pool = createPool({ DATABASE_URL: stack.iso.databaseUrl, DATABASE_POOL_SIZE: 2 });
   const app: AppContext = {
     cfg: stack.cfg,
+    settings: postSettings(stack.cfg),
     logger: createLogger('post-test', stack.cfg),
     pool,
     prisma: createPrisma(pool),
