@@ -16,6 +16,7 @@ import type { AppContext, RequestContext } from './context.js';
 import { startJanitor } from './janitor.js';
 import { registerInternalRoutes } from './internal-routes.js';
 import { createLoaders } from './loaders.js';
+import { reportTools } from './media/ffmpeg.js';
 import { mediaLimits } from './media/spool.js';
 import { resolvers } from './resolvers.js';
 import { postSettings } from './settings.js';
@@ -32,6 +33,8 @@ export interface PostService extends RunningService {
 
 export async function startPostService(cfg: Config, port = cfg.POST_PORT): Promise<PostService> {
   const logger = createLogger('post', cfg);
+  // Which ffmpeg/ffprobe parse uploaded videos, and their version: logged once per process.
+  await reportTools(logger);
   const settings = postSettings(cfg);
   const pool = createPool(cfg);
   const prisma = createPrisma(pool);
