@@ -42,14 +42,15 @@ RUN node scripts/prisma-generate.mjs \
 FROM base AS prod-deps
 COPY package.json package-lock.json ./
 # No production dependency needs an install script (@node-rs/argon2 ships prebuilt
-# binaries as optional dependencies; protobufjs' postinstall is only a version notice),
-# except the ffmpeg/ffprobe packages' `chmod u+x`, done here for every user instead.
+# binaries as optional dependencies; protobufjs' postinstall is only a version notice).
+# The static ffmpeg/ffprobe binaries of the @ffmpeg-installer/@ffprobe-installer packages
+# (ffmpeg there is a 2018 build) are removed: the image runs Debian's (runtime stage).
 # --legacy-peer-deps: @prisma/client lists the prisma CLI and typescript as optional
 # peers, which the lockfile marks devOptional, so plain --omit=dev still installs them
 # and their closure (about 250 MB: Studio, pglite, effect...). The runtime needs neither;
 # a real runtime peer must be listed in "dependencies" itself.
 RUN npm ci --omit=dev --ignore-scripts --legacy-peer-deps \
- && chmod a+x node_modules/@ffmpeg-installer/*/ffmpeg node_modules/@ffprobe-installer/*/ffprobe \
+ && rm -rf node_modules/@ffmpeg-installer node_modules/@ffprobe-installer \
  && npm cache clean --force
 # The patched packages, as the deps stage left them (same lockfile, same versions).
 COPY --from=deps /app/node_modules/@apollo/gateway ./node_modules/@apollo/gateway
@@ -57,7 +58,15 @@ COPY --from=deps /app/node_modules/@apollo/gateway ./node_modules/@apollo/gatewa
 # ---- runtime --------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
-    HOST=0.0.0.0
+    HOST=0.0.0.0 \
+    FFMPEG_PATH=/usr/bin/ffmpeg \
+    FFPROBE_PATH=/usr/bin/ffprobe
+# Debian's maintained ffmpeg/ffprobe (security updates with each image rebuild) probe, grab
+# the poster frame of and remux uploaded videos (subgraphs/post/src/media/ffmpeg.ts).
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ffmpeg \
+ && rm -rf /var/lib/apt/lists/* \
+ && ffmpeg -version | sed -n 1p
 WORKDIR /app
 # Application files stay owned by root (read-only to the `node` user that runs them).
 # package.json is needed at runtime: it carries "type": "module" for dist/.
