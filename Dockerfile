@@ -21,8 +21,9 @@ COPY package.json package-lock.json ./
 # install step the build needs, `prisma generate`, runs explicitly below. The `node`
 # package's bin link is removed so npm scripts use the image's node.
 # patches/ holds small fixes to dependencies (see patches/README.md); `npm ci` applies
-# them in its postinstall, skipped here, so patch-package runs explicitly.
-COPY patches ./patches
+# them in its postinstall, skipped here, so patch-package runs explicitly. The whole
+# directory is copied: every patch in it applies, whatever its name.
+COPY patches/ ./patches/
 RUN npm ci --ignore-scripts \
  && npx patch-package --error-on-fail \
  && rm -f node_modules/.bin/node
