@@ -15,7 +15,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { hash } from '@node-rs/argon2';
 import type pg from 'pg';
 import sharp from 'sharp';
-import { ConfigError, parseConfig, type Config } from '../lib/config.js';
+import type { Config } from '../lib/config.js';
 import { createPool } from '../lib/platform/db.js';
 import { streamNames } from '../lib/contracts/events.js';
 import { extractHashtags } from '../lib/contracts/hashtags.js';
@@ -27,7 +27,7 @@ import type { IngestedMedia } from '../subgraphs/post/src/media/processed.js';
 import { mediaLimits } from '../subgraphs/post/src/media/spool.js';
 import { createStorage } from '../subgraphs/post/src/storage/create-storage.js';
 import type { ObjectStorage } from '../subgraphs/post/src/storage/object-storage.js';
-import { developmentWhenRunByNpm } from './launcher-env.js';
+import { launcherConfig } from './launcher-env.js';
 
 export const DEMO_PASSWORD = 'mosaic-demo';
 /** A fixed login for trying the API: it follows ~150 accounts, the celebrities among them. */
@@ -720,17 +720,7 @@ async function main(): Promise<void> {
       'wait-only': { type: 'boolean', default: false },
     },
   });
-  developmentWhenRunByNpm();
-  let cfg: Config;
-  try {
-    cfg = parseConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const cfg = launcherConfig();
   const metricsHint = `for p in ${cfg.POST_PORT} ${cfg.FEED_PORT} ${cfg.SEARCH_PORT}; do curl -s localhost:$p/metrics; done | grep -E '^mosaic_(outbox_backlog|jetstream_consumer_pending)'`;
   if (!opts['wait-only']) {
     const [users, postsPerUser, imagePool] = [

@@ -6,7 +6,6 @@
 //   --no-migrate                                skip migrations (compose has a migrate job)
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, parseConfig } from '../lib/config.js';
 import { createLogger } from '../lib/platform/logger.js';
 import { closeOnSignals } from '../lib/platform/http/server.js';
 import { migrate } from '../lib/platform/migrate.js';
@@ -17,24 +16,15 @@ import {
   serviceRoles,
 } from '../lib/platform/db-roles.js';
 import { preflight } from '../lib/platform/preflight.js';
-import { developmentWhenRunByNpm } from './launcher-env.js';
+import { launcherConfig } from './launcher-env.js';
 import { SERVICES, WORKERS } from './services.js';
 
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));
 const unknown = names.filter((n) => !(n in SERVICES));
 
-developmentWhenRunByNpm(); // `npm start` is the local launcher; children inherit NODE_ENV
-let cfg;
-try {
-  cfg = parseConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(1);
-  }
-  throw err;
-}
+// `npm start` is the local launcher; children inherit the NODE_ENV it settles on.
+const cfg = launcherConfig();
 if (unknown.length) {
   console.error(
     `unknown service(s): ${unknown.join(', ')}; known: ${Object.keys(SERVICES).join(', ')}`,

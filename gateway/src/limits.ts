@@ -21,6 +21,8 @@ import { rateLimitedHttp, type GatewayContext } from './context.js';
 const AUTH_MUTATIONS = ['signUp', 'logIn'];
 /** Refreshes spend a budget of their own: many users behind one NAT refresh all day. */
 const REFRESH_MUTATION = 'refreshSession';
+/** Direct uploads: budgeted per user, with POST /v1/media. */
+const UPLOAD_MUTATION = 'createUpload';
 /** The per-IP refresh budget, as a multiple of RATE_LIMIT_AUTH_PER_MINUTE. */
 export const REFRESH_BUDGET_FACTOR = 10;
 
@@ -130,15 +132,22 @@ export function countRootFields(counts: Map<string, number>, names: readonly str
   return names.reduce((n, name) => n + (counts.get(name) ?? 0), 0);
 }
 
-export function authRateLimitPlugin(limiters: EdgeLimiters): ApolloServerPlugin<GatewayContext> {
+/**
+ * Spends the per-IP credential budgets (signUp/logIn; refreshSession apart) and the per-user
+ * upload budget for every such root field a mutation will run. One walk of the operation
+ * serves all three; queries (the hot path) are not walked at all.
+ */
+export function mutationBudgetsPlugin(
+  limiters: EdgeLimiters,
+  uploadLimiter: Limiter,
+): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ operation, document, request, contextValue }) {
-          // Only mutations hold credential fields; queries (the hot path) are not walked.
           if (operation?.operation !== OperationTypeNode.MUTATION) return;
           const counts = rootFieldCounts(operation, document, request.variables);
-          const ip = contextValue.viewer.ip;
+          const { ip, userId } = contextValue.viewer;
           const auth = countRootFields(counts, AUTH_MUTATIONS);
           const refresh = countRootFields(counts, [REFRESH_MUTATION]);
           const waits = await Promise.all([
@@ -147,27 +156,11 @@ export function authRateLimitPlugin(limiters: EdgeLimiters): ApolloServerPlugin<
           ]);
           const wait = Math.max(...waits.map((w) => w ?? 0));
           if (wait > 0) throw rateLimitedHttp(wait);
-        },
-      };
-    },
-  };
-}
-
-/** Spends the upload budget for each createUpload in a GraphQL operation. */
-export function uploadRateLimitPlugin(limiter: Limiter): ApolloServerPlugin<GatewayContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ operation, document, request, contextValue }) {
-          if (operation?.operation !== OperationTypeNode.MUTATION) return;
           // Fragments and aliases included: each createUpload that will run spends one.
-          const n = countRootFields(rootFieldCounts(operation, document, request.variables), [
-            'createUpload',
-          ]);
-          const userId = contextValue.viewer.userId;
-          if (n === 0 || !userId) return;
-          const wait = await limiter.consume(userId, n);
-          if (wait !== null) throw rateLimitedHttp(wait);
+          const uploads = countRootFields(counts, [UPLOAD_MUTATION]);
+          if (uploads === 0 || !userId) return;
+          const uploadWait = await uploadLimiter.consume(userId, uploads);
+          if (uploadWait !== null) throw rateLimitedHttp(uploadWait);
         },
       };
     },

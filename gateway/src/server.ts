@@ -28,12 +28,11 @@ import { legacyJsonStatusPlugin } from './legacy-json-status.js';
 import { SubgraphDataSource } from './subgraph-source.js';
 import { supergraphSubgraphUrls } from './supergraph-urls.js';
 import {
-  authRateLimitPlugin,
   createEdgeLimiters,
   createUploadLimiter,
   queryLimits,
   queryParseOptions,
-  uploadRateLimitPlugin,
+  mutationBudgetsPlugin,
 } from './limits.js';
 import type { ProxyTimeouts } from './rest/proxy.js';
 import { registerRestRoutes } from './rest/routes.js';
@@ -139,8 +138,7 @@ export async function startGateway(
       fastifyApolloDrainPlugin(http),
       // No @cacheControl hints exist anywhere, so no Cache-Control header to compute.
       ApolloServerPluginCacheControlDisabled(),
-      authRateLimitPlugin(limiters),
-      uploadRateLimitPlugin(uploadLimiter),
+      mutationBudgetsPlugin(limiters, uploadLimiter),
       graphqlMetricsPlugin<GatewayContext>('gateway'),
       // 200 for request errors to clients that accept only application/json (GraphQL over HTTP).
       legacyJsonStatusPlugin<GatewayContext>(),

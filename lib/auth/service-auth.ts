@@ -6,6 +6,7 @@ import { posix } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ErrorCode } from '../contracts/errors.js';
 import { verificationKeys } from './key-ring.js';
+import { decodedPath } from '../platform/http/log-safe.js';
 
 export const SERVICE_HEADER = 'x-mosaic-service';
 const LABEL = 'mosaic-service-v1:';
@@ -54,14 +55,7 @@ const INTERNAL = /^\/internal(\/|$)/i;
 
 /** Whether a URL's path, decoded and normalised (`//`, `/./`, `..`, `\\`), is /internal/*. */
 function looksInternal(url: string): boolean {
-  const path = url.split('?', 1)[0] ?? '';
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(path);
-  } catch {
-    decoded = path;
-  }
-  return INTERNAL.test(posix.normalize(decoded.replaceAll('\\', '/')));
+  return INTERNAL.test(posix.normalize(decodedPath(url).replaceAll('\\', '/')));
 }
 
 /**
