@@ -7,7 +7,32 @@ export interface EdgeBatch {
   next: string | null;
 }
 
+/**
+ * What a viewer may see of some users (the visibility rule, owned by the graph subgraph).
+ * Each list names only the exceptions among the ids asked about, so the common answer for a
+ * page of public authors is three empty arrays.
+ */
+export interface Visibility {
+  /**
+   * Users whose posts, media and follower/following lists the viewer may not see: private
+   * accounts the viewer does not follow (and is not), and blocks in either direction.
+   */
+  contentHidden: string[];
+  /** Users who have blocked the viewer: to the viewer they do not exist (not found). */
+  profileHidden: string[];
+  /** Private accounts among the ids (their media is served only through expiring URLs). */
+  private: string[];
+}
+
+/** At most this many ids per visibility call. */
+export const MAX_VISIBILITY_IDS = 1000;
+
 export interface GraphClient {
+  /**
+   * The visibility rule for one viewer (null: signed out) and up to 1,000 users, in one call.
+   * Never cached by callers beyond one request: a block or privacy change holds on the next read.
+   */
+  visibility(viewerId: string | null, userIds: readonly string[]): Promise<Visibility>;
   /** Followers of a user, newest first, in batches of `limit` (≤ 10,000) from a cursor. */
   followers(userId: string, opts?: { after?: string | null; limit?: number }): Promise<EdgeBatch>;
   /** Whom a user follows, newest first, in batches. */
@@ -33,6 +58,13 @@ export function createGraphClient(opts: InternalClientOptions): GraphClient {
       );
   const followers = edges('followers');
   return {
+    async visibility(viewerId, userIds) {
+      const unique = [...new Set(userIds)];
+      if (unique.length === 0) return { contentHidden: [], profileHidden: [], private: [] };
+      return callInternal<Visibility>(opts, '/internal/v1/visibility', {
+        body: { viewerId, userIds: unique },
+      });
+    },
     followers,
     following: edges('following'),
     async celebritiesAmong(ids) {

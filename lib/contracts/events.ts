@@ -10,19 +10,31 @@
 import { z } from 'zod';
 
 export const USER_CREATED = 'user.created';
+export const USER_UPDATED = 'user.updated';
 export const POST_CREATED = 'post.created';
 export const POST_UPDATED = 'post.updated';
 export const POST_DELETED = 'post.deleted';
 export const GRAPH_FOLLOWED = 'graph.followed';
 export const GRAPH_UNFOLLOWED = 'graph.unfollowed';
+export const GRAPH_FOLLOW_REQUESTED = 'graph.follow_requested';
+export const GRAPH_FOLLOW_REQUEST_REMOVED = 'graph.follow_request_removed';
+export const GRAPH_BLOCKED = 'graph.blocked';
+export const GRAPH_UNBLOCKED = 'graph.unblocked';
+export const GRAPH_PRIVACY_CHANGED = 'graph.privacy_changed';
 
 export const EVENT_SUBJECTS = [
   USER_CREATED,
+  USER_UPDATED,
   POST_CREATED,
   POST_UPDATED,
   POST_DELETED,
   GRAPH_FOLLOWED,
   GRAPH_UNFOLLOWED,
+  GRAPH_FOLLOW_REQUESTED,
+  GRAPH_FOLLOW_REQUEST_REMOVED,
+  GRAPH_BLOCKED,
+  GRAPH_UNBLOCKED,
+  GRAPH_PRIVACY_CHANGED,
 ] as const;
 
 export type EventSubject = (typeof EVENT_SUBJECTS)[number];
@@ -32,6 +44,17 @@ export interface UserCreatedV1 {
   userId: string;
   username: string;
   createdAt: string;
+  /** Added in v0.2 (optional, so v1 consumers and old rows still parse). */
+  displayName?: string | null;
+}
+
+/** The searchable profile as it is after a change (displayName; username is immutable). */
+export interface UserUpdatedV1 {
+  v: 1;
+  userId: string;
+  username: string;
+  displayName: string | null;
+  updatedAt: string;
 }
 
 export interface MediaSummaryV1 {
@@ -75,6 +98,11 @@ export interface GraphFollowedV1 {
   createdAt: string;
   /** The followee's follower count after this change (lets consumers see the celebrity threshold crossed). */
   followeeFollowerCount: number;
+  /**
+   * v0.2: the follow came from an approved request (approveFollowRequest, or the account
+   * turning public). Consumers backfill as for any follow; notifications say FOLLOW_ACCEPTED.
+   */
+  viaRequest?: boolean;
 }
 
 export interface GraphUnfollowedV1 {
@@ -87,13 +115,62 @@ export interface GraphUnfollowedV1 {
   followeeFollowerCount: number;
 }
 
+/** A pending follow request to a private account (no edge yet: nothing is pushed). */
+export interface GraphFollowRequestedV1 {
+  v: 1;
+  requesterId: string;
+  targetId: string;
+  createdAt: string;
+}
+
+/** A pending request ended: approved (a graph.followed with viaRequest follows), declined, withdrawn or ended by a block. */
+export interface GraphFollowRequestRemovedV1 {
+  v: 1;
+  requesterId: string;
+  targetId: string;
+  at: string;
+  reason: 'approved' | 'declined' | 'withdrawn' | 'blocked';
+}
+
+/**
+ * A block. Its follows and requests in both directions end in the same transaction, each
+ * with its own graph.unfollowed / graph.follow_request_removed event.
+ */
+export interface GraphBlockedV1 {
+  v: 1;
+  blockerId: string;
+  blockedId: string;
+  at: string;
+}
+
+export interface GraphUnblockedV1 {
+  v: 1;
+  blockerId: string;
+  blockedId: string;
+  at: string;
+}
+
+/** An account turned private or public (turning public approves every pending request). */
+export interface GraphPrivacyChangedV1 {
+  v: 1;
+  userId: string;
+  isPrivate: boolean;
+  at: string;
+}
+
 export interface EventPayloads {
   [USER_CREATED]: UserCreatedV1;
+  [USER_UPDATED]: UserUpdatedV1;
   [POST_CREATED]: PostCreatedV1;
   [POST_UPDATED]: PostUpdatedV1;
   [POST_DELETED]: PostDeletedV1;
   [GRAPH_FOLLOWED]: GraphFollowedV1;
   [GRAPH_UNFOLLOWED]: GraphUnfollowedV1;
+  [GRAPH_FOLLOW_REQUESTED]: GraphFollowRequestedV1;
+  [GRAPH_FOLLOW_REQUEST_REMOVED]: GraphFollowRequestRemovedV1;
+  [GRAPH_BLOCKED]: GraphBlockedV1;
+  [GRAPH_UNBLOCKED]: GraphUnblockedV1;
+  [GRAPH_PRIVACY_CHANGED]: GraphPrivacyChangedV1;
 }
 
 export type EventPayload<S extends EventSubject> = EventPayloads[S];
@@ -117,6 +194,15 @@ const userCreatedV1: z.ZodType<UserCreatedV1> = z.object({
   userId: id,
   username: z.string().min(1).max(100),
   createdAt: time,
+  displayName: z.string().max(200).nullable().optional(),
+});
+
+const userUpdatedV1: z.ZodType<UserUpdatedV1> = z.object({
+  v: z.literal(1),
+  userId: id,
+  username: z.string().min(1).max(100),
+  displayName: z.string().max(200).nullable(),
+  updatedAt: time,
 });
 
 const postFieldsV1 = z.object({
@@ -147,6 +233,7 @@ const graphFollowedV1: z.ZodType<GraphFollowedV1> = z.object({
   followeeId: id,
   createdAt: time,
   followeeFollowerCount: count,
+  viaRequest: z.boolean().optional(),
 });
 
 const graphUnfollowedV1: z.ZodType<GraphUnfollowedV1> = z.object({
@@ -157,16 +244,48 @@ const graphUnfollowedV1: z.ZodType<GraphUnfollowedV1> = z.object({
   followeeFollowerCount: count,
 });
 
+const graphFollowRequestedV1: z.ZodType<GraphFollowRequestedV1> = z.object({
+  v: z.literal(1),
+  requesterId: id,
+  targetId: id,
+  createdAt: time,
+});
+
+const graphFollowRequestRemovedV1: z.ZodType<GraphFollowRequestRemovedV1> = z.object({
+  v: z.literal(1),
+  requesterId: id,
+  targetId: id,
+  at: time,
+  reason: z.enum(['approved', 'declined', 'withdrawn', 'blocked']),
+});
+
+const blockFields = z.object({ v: z.literal(1), blockerId: id, blockedId: id, at: time });
+const graphBlockedV1: z.ZodType<GraphBlockedV1> = blockFields;
+const graphUnblockedV1: z.ZodType<GraphUnblockedV1> = blockFields;
+
+const graphPrivacyChangedV1: z.ZodType<GraphPrivacyChangedV1> = z.object({
+  v: z.literal(1),
+  userId: id,
+  isPrivate: z.boolean(),
+  at: time,
+});
+
 /** Schemas by subject and version (`v`). A new version adds an entry; old ones stay. */
 export const EVENT_SCHEMAS: {
   readonly [S in EventSubject]: Readonly<Record<number, z.ZodType<EventPayloads[S]>>>;
 } = {
   [USER_CREATED]: { 1: userCreatedV1 },
+  [USER_UPDATED]: { 1: userUpdatedV1 },
   [POST_CREATED]: { 1: postCreatedV1 },
   [POST_UPDATED]: { 1: postUpdatedV1 },
   [POST_DELETED]: { 1: postDeletedV1 },
   [GRAPH_FOLLOWED]: { 1: graphFollowedV1 },
   [GRAPH_UNFOLLOWED]: { 1: graphUnfollowedV1 },
+  [GRAPH_FOLLOW_REQUESTED]: { 1: graphFollowRequestedV1 },
+  [GRAPH_FOLLOW_REQUEST_REMOVED]: { 1: graphFollowRequestRemovedV1 },
+  [GRAPH_BLOCKED]: { 1: graphBlockedV1 },
+  [GRAPH_UNBLOCKED]: { 1: graphUnblockedV1 },
+  [GRAPH_PRIVACY_CHANGED]: { 1: graphPrivacyChangedV1 },
 };
 
 /** A checked event: `subject` narrows `payload`. */

@@ -6,7 +6,8 @@ import { EVENT_SUBJECTS, parseEvent, type EventPayloads, type EventSubject } fro
 const at = '2026-05-01T12:00:00.000Z';
 // As subgraphs/*/src publish them (enqueue calls in users.ts, posts.ts, follows.ts).
 const valid: { [S in EventSubject]: EventPayloads[S] } = {
-  'user.created': { v: 1, userId: '12', username: 'alice', createdAt: at },
+  'user.created': { v: 1, userId: '12', username: 'alice', createdAt: at, displayName: 'Alice' },
+  'user.updated': { v: 1, userId: '12', username: 'alice', displayName: null, updatedAt: at },
   'post.created': {
     v: 1,
     postId: '9223372036854775807',
@@ -38,6 +39,17 @@ const valid: { [S in EventSubject]: EventPayloads[S] } = {
     followeeFollowerCount: 1,
   },
   'graph.unfollowed': { v: 1, followerId: '12', followeeId: '13', at, followeeFollowerCount: 0 },
+  'graph.follow_requested': { v: 1, requesterId: '12', targetId: '13', createdAt: at },
+  'graph.follow_request_removed': {
+    v: 1,
+    requesterId: '12',
+    targetId: '13',
+    at,
+    reason: 'declined',
+  },
+  'graph.blocked': { v: 1, blockerId: '12', blockedId: '13', at },
+  'graph.unblocked': { v: 1, blockerId: '12', blockedId: '13', at },
+  'graph.privacy_changed': { v: 1, userId: '12', isPrivate: true, at },
 };
 
 const error = (subject: string, payload: unknown) => {
