@@ -89,6 +89,7 @@ export async function run(): Promise<void> {
       root: path.join(dir, 'store'),
       publicBaseUrl: 'http://127.0.0.1:4000',
       presign: () => '',
+      signMedia: () => '',
     });
     await storage.init();
     const limits = mediaLimits(parseConfig({ NODE_ENV: 'test' }));

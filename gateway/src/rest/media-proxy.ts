@@ -31,6 +31,23 @@ const MEDIA_SECURITY_HEADERS: Record<string, string> = {
   'cross-origin-resource-policy': 'cross-origin',
 };
 
+/**
+ * The `exp` and `sig` of an expiring media URL (private accounts' media), re-encoded; every
+ * other query parameter stays behind, so nothing else reaches the post service.
+ */
+function signatureQuery(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return '';
+  const params = new URLSearchParams(url.slice(q + 1));
+  const exp = params.get('exp');
+  const sig = params.get('sig');
+  if (exp === null && sig === null) return '';
+  const out = new URLSearchParams();
+  if (exp !== null) out.set('exp', exp);
+  if (sig !== null) out.set('sig', sig);
+  return `?${out.toString()}`;
+}
+
 export function registerMediaProxy(http: FastifyInstance, post: PostService): void {
   const { timeouts } = post;
 
@@ -42,7 +59,8 @@ export function registerMediaProxy(http: FastifyInstance, post: PostService): vo
     return payload;
   });
 
-  // anyone (media URLs are public) | Range, ETag, immutable caching from the post service;
+  // anyone holding the URL (public media: immutable URLs; private accounts' media: `exp`/`sig`
+  // URLs that expire, checked by the post service) | Range, ETag, caching from the post service;
   // 404 for anything that is not a media key (`..`, encoded slashes, NUL, …)
   http.route({
     method: ['GET', 'HEAD'],
@@ -62,7 +80,7 @@ export function registerMediaProxy(http: FastifyInstance, post: PostService): vo
       try {
         res = await new Promise<IncomingMessage>((resolve, reject) => {
           const upstream = httpRequest(
-            post.url(`/media/${mediaKeyPath(key)}`),
+            post.url(`/media/${mediaKeyPath(key)}${signatureQuery(req.url)}`),
             { method: req.method, headers: injectHeaders({ ...headers }) },
             (r) => {
               clearTimeout(deadline);

@@ -47,6 +47,7 @@ beforeAll(async () => {
     root: path.join(root, 'store'),
     publicBaseUrl: 'http://127.0.0.1:4000',
     presign: () => 'unused',
+    signMedia: () => '',
   });
   await storage.init();
 });

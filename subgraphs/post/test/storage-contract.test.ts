@@ -16,6 +16,7 @@ import { S3Storage } from '../src/storage/s3-storage.js';
 import { createStorage } from '../src/storage/create-storage.js';
 import { registerMediaFileRoutes } from '../src/storage/file-route.js';
 import { ObjectNotFound } from '../src/storage/keys.js';
+import { expiryFor, signMediaKey } from '../src/storage/media-url-signature.js';
 import type { ObjectStorage } from '../src/storage/object-storage.js';
 import { registerFsUploadRoutes } from '../src/uploads/put-route.js';
 import { signUploadToken } from '../src/uploads/upload-token.js';
@@ -72,6 +73,7 @@ async function fsBackend(): Promise<
     publicBaseUrl: 'http://placeholder',
     presign: (t, exp) =>
       `${base}/v1/uploads/${signUploadToken(cfg.INTERNAL_SIGNING_SECRET, t, exp)}`,
+    signMedia: (key, exp) => signMediaKey(cfg.INTERNAL_SIGNING_SECRET, key, exp),
   });
   await storage.init();
   // The storage contract alone: no media rows behind these uploads, every token is open.
@@ -495,5 +497,118 @@ describe('filesystem storage specifics', () => {
       expect(res.status, p).toBe(404);
       await res.arrayBuffer();
     }
+  });
+});
+
+// Private accounts' media: only expiring signed URLs serve it (the post service decides who
+// is private by asking graph; here a fixed rule stands in for that answer).
+describe('expiring media URLs', () => {
+  let root: string;
+  let app: FastifyInstance;
+  let storage: FsStorage;
+  const secret = cfg.INTERNAL_SIGNING_SECRET;
+  const isPrivate = async (key: string) => key.startsWith('m/9/');
+  const body = randomBytes(4096);
+
+  beforeAll(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), 'mosaic-signed-'));
+    app = Fastify();
+    storage = new FsStorage({
+      root,
+      publicBaseUrl: 'http://placeholder',
+      presign: () => '',
+      signMedia: (key, exp) => signMediaKey(secret, key, exp),
+    });
+    await storage.init();
+    registerMediaFileRoutes(app, storage, { secret, isPrivate });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    (storage as unknown as { opts: { publicBaseUrl: string } }).opts.publicBaseUrl = base;
+    await storage.put('m/9/w640.jpg', body, { contentType: 'image/jpeg' });
+    await storage.put('m/8/w640.jpg', body, { contentType: 'image/jpeg' });
+  });
+  afterAll(async () => {
+    await app.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('serves private media only with a valid, unexpired signature, privately cached', async () => {
+    const unsigned = await fetch(storage.publicUrl('m/9/w640.jpg'));
+    expect(unsigned.status).toBe(404);
+    expect(await unsigned.json()).toMatchObject({ code: 'NOT_FOUND' });
+
+    const exp = expiryFor(600);
+    const url = storage.expiringUrl('m/9/w640.jpg', exp);
+    expect(url).toMatch(/\/media\/m\/9\/w640\.jpg\?exp=\d+&sig=[A-Za-z0-9_-]{43}$/);
+    // The same URL for the whole window: clients and caches can reuse it.
+    expect(storage.expiringUrl('m/9/w640.jpg', expiryFor(600))).toBe(url);
+    const ok = await fetch(url);
+    expect(ok.status).toBe(200);
+    expect(sha(Buffer.from(await ok.arrayBuffer()))).toBe(sha(body));
+    const maxAge = Number(/^private, max-age=(\d+)$/.exec(ok.headers.get('cache-control')!)?.[1]);
+    expect(maxAge).toBeGreaterThanOrEqual(600 - 5);
+    expect(maxAge).toBeLessThanOrEqual(600 + 300);
+  });
+
+  it('refuses an expired link, a forged or moved signature and a missing half', async () => {
+    const past = Math.floor(Date.now() / 1000) - 1;
+    const expired = storage.expiringUrl('m/9/w640.jpg', past);
+    const res = await fetch(expired);
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ code: 'FORBIDDEN' });
+
+    const good = new URL(storage.expiringUrl('m/9/w640.jpg', expiryFor(600)));
+    const sig = good.searchParams.get('sig')!;
+    const exp = good.searchParams.get('exp')!;
+    const variants = [
+      // a later expiry with the old signature
+      `${good.origin}${good.pathname}?exp=${Number(exp) + 300}&sig=${sig}`,
+      // the signature of one object on another object of the same account
+      `${good.origin}/media/m/9/other.jpg?exp=${exp}&sig=${sig}`,
+      // one flipped character
+      `${good.origin}${good.pathname}?exp=${exp}&sig=${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`,
+      `${good.origin}${good.pathname}?exp=${exp}`,
+      `${good.origin}${good.pathname}?sig=${sig}`,
+      `${good.origin}${good.pathname}?exp=1e12&sig=${sig}`,
+    ];
+    for (const u of variants) {
+      const r = await fetch(u);
+      expect(r.status, u).toBe(404);
+      await r.arrayBuffer();
+    }
+  });
+
+  it('keeps public media at its immutable URL, and a signed URL works for it too', async () => {
+    const pub = await fetch(storage.publicUrl('m/8/w640.jpg'));
+    expect(pub.status).toBe(200);
+    expect(pub.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    await pub.arrayBuffer();
+    const signed = await fetch(storage.expiringUrl('m/8/w640.jpg', expiryFor(600)));
+    expect(signed.status).toBe(200);
+    await signed.arrayBuffer();
+  });
+});
+
+describe('expiring media URLs on S3', () => {
+  it('presigns GETs that expire at the given time, identical within a window', async () => {
+    const s3 = new S3Storage({
+      endpoint: 'http://127.0.0.1:9',
+      accessKey: 'AK',
+      secretKey: 'SK',
+      bucket: 'b',
+      region: 'us-east-1',
+      publicBaseUrl: 'https://cdn.example.com',
+    });
+    const exp = expiryFor(600);
+    const url = new URL(s3.expiringUrl('m/9/w640.jpg', exp));
+    // Never the public (CDN) base: a private object is only reachable presigned.
+    expect(url.origin).toBe('http://127.0.0.1:9');
+    const date = url.searchParams.get('X-Amz-Date')!;
+    const signedAt = Date.parse(
+      `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
+    );
+    expect(signedAt / 1000 + Number(url.searchParams.get('X-Amz-Expires'))).toBe(exp);
+    expect(s3.expiringUrl('m/9/w640.jpg', expiryFor(600))).toBe(url.toString());
+    expect(() => s3.expiringUrl('u/1/original', exp)).toThrow(/Invalid object key/);
   });
 });

@@ -4,6 +4,7 @@ import type { Config } from '../../../../lib/config.js';
 import { postSettings } from '../settings.js';
 import { signUploadToken } from '../uploads/upload-token.js';
 import { FsStorage } from './fs-storage.js';
+import { signMediaKey } from './media-url-signature.js';
 import type { ObjectStorage } from './object-storage.js';
 import { S3Storage } from './s3-storage.js';
 
@@ -29,6 +30,7 @@ export async function createStorage(cfg: Config): Promise<ObjectStorage> {
     publicBaseUrl: base,
     presign: (target, expiresSeconds) =>
       `${base}/v1/uploads/${signUploadToken(cfg.INTERNAL_SIGNING_SECRET, target, expiresSeconds)}`,
+    signMedia: (key, expiresAt) => signMediaKey(cfg.INTERNAL_SIGNING_SECRET, key, expiresAt),
   });
   await fs.init();
   return fs;

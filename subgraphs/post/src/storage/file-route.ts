@@ -1,11 +1,14 @@
 // GET/HEAD /media/*: fs storage serves its files itself (range requests, ETag, immutable
-// caching); S3 storage redirects to the object's URL.
+// caching); S3 storage redirects to the object's URL. Media of private accounts is served
+// only with a valid, unexpired `exp`/`sig` pair (media-url-signature.ts); without one it does
+// not exist, even at a URL that worked while the account was public.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { fail } from '../error-reply.js';
 import { FsStorage } from './fs-storage.js';
 import { contentTypeForKey, isUploadKey, isValidKey } from './keys.js';
+import { verifyMediaSignature } from './media-url-signature.js';
 import type { ObjectStorage } from './object-storage.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -32,9 +35,21 @@ function parseRange(header: string, size: number): ByteRange | null | 'unsatisfi
   return { start, end };
 }
 
+/** Who may fetch a key without a signature: the post service asks graph about its owner. */
+export interface MediaAccess {
+  /** INTERNAL_SIGNING_SECRET: verifies `sig` (the previous secret too, during a rotation). */
+  secret: string;
+  /** True when the key belongs to a private account's post media (avatars are public). */
+  isPrivate(key: string): Promise<boolean>;
+}
+
 /** GET/HEAD /media/* — fs storage serves files itself; S3 storage redirects to its URL. */
-export function registerMediaFileRoutes(app: FastifyInstance, storage: ObjectStorage): void {
-  app.route<{ Params: { '*': string } }>({
+export function registerMediaFileRoutes(
+  app: FastifyInstance,
+  storage: ObjectStorage,
+  access?: MediaAccess,
+): void {
+  app.route<{ Params: { '*': string }; Querystring: { exp?: string; sig?: string } }>({
     method: ['GET', 'HEAD'],
     url: '/media/*',
     handler: async (req, reply) => {
@@ -47,7 +62,30 @@ export function registerMediaFileRoutes(app: FastifyInstance, storage: ObjectSto
       // Upload originals are raw client bytes: only processed objects are ever served.
       if (!isValidKey(key) || isUploadKey(key))
         return fail(reply, req, 404, 'NOT_FOUND', 'Not found');
-      if (!(storage instanceof FsStorage)) return reply.redirect(storage.publicUrl(key), 302);
+
+      // A signed URL is checked on its own; an unsigned one only serves public media.
+      let signedUntil: number | null = null;
+      if (access && (req.query.sig !== undefined || req.query.exp !== undefined)) {
+        const check = verifyMediaSignature(access.secret, key, req.query.exp, req.query.sig);
+        if (check === 'expired')
+          return fail(reply, req, 403, 'FORBIDDEN', 'This link has expired; load the post again');
+        if (check === 'invalid') return fail(reply, req, 404, 'NOT_FOUND', 'Not found');
+        signedUntil = Number(req.query.exp);
+      } else if (access && (await access.isPrivate(key))) {
+        return fail(reply, req, 404, 'NOT_FOUND', 'Not found');
+      }
+      const cacheControl =
+        signedUntil === null
+          ? IMMUTABLE
+          : `private, max-age=${Math.max(0, signedUntil - Math.floor(Date.now() / 1000))}`;
+
+      if (!(storage instanceof FsStorage)) {
+        const target =
+          signedUntil === null ? storage.publicUrl(key) : storage.expiringUrl(key, signedUntil);
+        return reply
+          .header('cache-control', signedUntil === null ? 'public, max-age=3600' : cacheControl)
+          .redirect(target, 302);
+      }
 
       const file = storage.pathOf(key);
       const s = await stat(file).catch(() => null);
@@ -60,7 +98,7 @@ export function registerMediaFileRoutes(app: FastifyInstance, storage: ObjectSto
         .header('accept-ranges', 'bytes')
         .header('etag', etag)
         .header('last-modified', s.mtime.toUTCString())
-        .header('cache-control', IMMUTABLE)
+        .header('cache-control', cacheControl)
         .header('x-content-type-options', 'nosniff');
 
       const inm = req.headers['if-none-match'];

@@ -19,6 +19,8 @@ export interface FsStorageOptions {
   publicBaseUrl: string;
   /** Builds the URL of Mosaic's own upload route for a signed target (uploads/upload-token.ts). */
   presign: (target: UploadTarget, expiresSeconds: number) => string;
+  /** Signs `/media/<key>` until an expiry (storage/media-url-signature.ts). */
+  signMedia: (key: string, expiresAt: number) => string;
 }
 
 export interface WriteOptions {
@@ -168,6 +170,11 @@ export class FsStorage implements ObjectStorage {
   publicUrl(key: string): string {
     const encoded = assertPublicKey(key).split('/').map(encodeURIComponent).join('/');
     return `${this.opts.publicBaseUrl.replace(/\/$/, '')}/media/${encoded}`;
+  }
+
+  expiringUrl(key: string, expiresAt: number): string {
+    const sig = this.opts.signMedia(assertPublicKey(key), expiresAt);
+    return `${this.publicUrl(key)}?exp=${expiresAt}&sig=${sig}`;
   }
 
   async presignPut(

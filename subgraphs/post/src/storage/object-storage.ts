@@ -22,6 +22,12 @@ export interface ObjectStorage {
    * Throws InvalidObjectKey for upload originals (`u/…`): those are never public.
    */
   publicUrl(key: string): string;
+  /**
+   * A URL that stops working at `expiresAt` (unix seconds), for media of private accounts:
+   * fs: `${PUBLIC_URL}/media/<key>?exp=&sig=` (media-url-signature.ts); s3: a presigned GET.
+   * Throws InvalidObjectKey for upload originals, as publicUrl does.
+   */
+  expiringUrl(key: string, expiresAt: number): string;
   /** The object's size in bytes; null when there is none. */
   size(key: string): Promise<number | null>;
   /**

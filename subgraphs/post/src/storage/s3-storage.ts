@@ -5,6 +5,7 @@ import { createHash, createHmac } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Client } from 'minio';
 import { assertKey, assertPublicKey, ObjectNotFound } from './keys.js';
+import { SIGNED_URL_WINDOW_SECONDS } from './media-url-signature.js';
 import type { ObjectStorage } from './object-storage.js';
 
 export const S3_PART_SIZE = 5 * 1024 * 1024;
@@ -161,6 +162,15 @@ export class S3Storage implements ObjectStorage {
     const day = new Date();
     day.setUTCHours(0, 0, 0, 0);
     return this.presignGet(key, MAX_PRESIGN_SECONDS, day);
+  }
+
+  expiringUrl(key: string, expiresAt: number): string {
+    assertPublicKey(key);
+    // Signed at a time fixed by the window, so URLs made within one window are identical.
+    const w = SIGNED_URL_WINDOW_SECONDS;
+    const now = Math.floor(Date.now() / 1000);
+    const start = Math.min(expiresAt - 4 * w, Math.floor(now / w) * w);
+    return this.presignGet(key, expiresAt - start, new Date(start * 1000));
   }
 
   /** Synchronous SigV4 query-string presign of a GET (publicUrl must not be async). */
