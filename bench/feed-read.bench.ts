@@ -6,7 +6,10 @@
 //      (bench/hive-gateway.ts, its own process; in-flight de-duplication off),
 //   3. straight against the feed subgraph (ids only: it returns references),
 //   4. the SQL pull query Pixelfed and Bluesky run (followees' posts ORDER BY time DESC
-//      LIMIT 20) on a plain (author_id, created_at, id) table of the same posts.
+//      LIMIT 20) on a plain (author_id, created_at, id) table of the same posts,
+//   5. through Mosaic's gateway for a second reader whose 1,000 followees are all private
+//      accounts: the visibility check (one graph call per page) finds nothing to hide but
+//      must look at every author's follow edge, and the post subgraph signs their media URLs.
 // The load generator (autocannon) runs in a process of its own; 1-3 use the same fixed
 // concurrency and duration after a warm-up. Every process shares the machine's cores.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -52,19 +55,22 @@ const execArgv = (name: string): string[] =>
 /** Users get ids minted one millisecond apart (shard 1) a day into the id epoch. */
 const USER_MS0 = 86_400_000;
 const userId = (i: number) => (BigInt(USER_MS0 + i) << 23n) | (1n << 10n);
+/** The reader of the private-authors row: user AUTHORS + 1, who has no posts of their own. */
+const PRIVATE_READER = AUTHORS + 1;
 
 async function seed(pool: pg.Pool): Promise<void> {
   const t = performance.now();
   const c = await pool.connect();
   try {
-    // Reader = user 0; authors 1..AUTHORS; the reader follows authors 1..FOLLOWED.
+    // Reader = user 0; authors 1..AUTHORS; the reader follows authors 1..FOLLOWED. The
+    // private reader (AUTHORS + 1) follows authors FOLLOWED+1..2×FOLLOWED, all private.
     await c.query(
       `INSERT INTO users.users (id, username, username_lower, email, password_hash, display_name)
        SELECT ((($1::bigint + g) << 23) | 1024), 'bench_' || g, 'bench_' || g,
               'bench_' || g || '@example.com',
               '$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzYWx0$YmVuY2hoYXNoYmVuY2hoYXNo', 'Bench User ' || g
        FROM generate_series(0, $2::int) g`,
-      [USER_MS0, AUTHORS],
+      [USER_MS0, PRIVATE_READER],
     );
     // Posts one second apart, the newest a minute ago; ids time-sortable (shard 2), the
     // post's media minted in the same millisecond with sequence 1.
@@ -103,11 +109,20 @@ async function seed(pool: pg.Pool): Promise<void> {
       [userId(0).toString(), USER_MS0, FOLLOWED],
     );
     await c.query(
-      `INSERT INTO graph.user_stats (user_id, follower_count, following_count)
-       SELECT $1::bigint, 0, $2::int
+      `INSERT INTO graph.follows (follower_id, followee_id, created_at)
+       SELECT $1::bigint, ((($2::bigint + g) << 23) | 1024), now()
+       FROM generate_series($3::int + 1, 2 * $3::int) g`,
+      [userId(PRIVATE_READER).toString(), USER_MS0, FOLLOWED],
+    );
+    await c.query(
+      `INSERT INTO graph.user_stats (user_id, follower_count, following_count, is_private)
+       SELECT $1::bigint, 0, $2::int, false
        UNION ALL
-       SELECT ((($3::bigint + g) << 23) | 1024), 1, 0 FROM generate_series(1, $2::int) g`,
-      [userId(0).toString(), FOLLOWED, USER_MS0],
+       SELECT $4::bigint, 0, $2::int, false
+       UNION ALL
+       SELECT ((($3::bigint + g) << 23) | 1024), 1, 0, g > $2::int
+       FROM generate_series(1, 2 * $2::int) g`,
+      [userId(0).toString(), FOLLOWED, USER_MS0, userId(PRIVATE_READER).toString()],
     );
     // The pull baseline: the same posts in a plain table shaped like Pixelfed's statuses /
     // Bluesky's feed items, with the index they would have.
@@ -342,6 +357,7 @@ export async function run(): Promise<void> {
   const results: Record<string, unknown> = {
     setup: {
       reader: `follows ${FOLLOWED} of ${AUTHORS} authors; ${POSTS} posts, one image each`,
+      privateReader: `follows ${FOLLOWED} other authors, all private accounts (approved follower)`,
       query: FEED_QUERY,
       concurrency: CONCURRENCY,
       durationSeconds: DURATION_S,
@@ -359,8 +375,9 @@ export async function run(): Promise<void> {
     // Measured before the services start: they would hold Postgres connections and CPU.
     const pull = await pullQuery(pool, userId(0).toString());
     console.log('sql pull', pull.queriesPerSecond, pull.latencyMs);
-    // The reader's timeline is rebuilt by its first read (below), like a cold start.
-    await redis.del(`${cfg.REDIS_KEY_PREFIX}tl:{${userId(0)}}`);
+    // The readers' timelines are rebuilt by their first reads (below), like a cold start.
+    for (const reader of [0, PRIVATE_READER])
+      await redis.del(`${cfg.REDIS_KEY_PREFIX}tl:{${userId(reader)}}`);
 
     // The subgraphs a feed read touches (search is left out).
     const names: readonly SubgraphName[] = ['user', 'post', 'graph', 'feed'];
@@ -403,6 +420,14 @@ export async function run(): Promise<void> {
       'content-type': 'application/json',
       authorization: `Bearer ${token}`,
     });
+    const { token: privateToken } = await signAccessToken(cfg, {
+      userId: userId(PRIVATE_READER).toString(),
+      sessionId: '2',
+    });
+    const privateHeaders = () => ({
+      'content-type': 'application/json',
+      authorization: `Bearer ${privateToken}`,
+    });
     const body = JSON.stringify({ query: FEED_QUERY });
     // Time to attach a profiler or poke the running services by hand.
     if (process.env.BENCH_PAUSE_S) {
@@ -417,19 +442,27 @@ export async function run(): Promise<void> {
     const hiveUrl = `http://127.0.0.1:${port('hive')}/graphql`;
     const mosaicRounds: LoadResult[] = [];
     const hiveRounds: LoadResult[] = [];
+    const privateRounds: LoadResult[] = [];
     // A longer first warm-up: every process's JIT and Postgres' caches settle before any
     // round counts (the first rounds ran visibly slower without it).
     for (const url of [mosaicUrl, hiveUrl]) await autocannon(url, gwHeaders(), body, WARMUP_S * 3);
     for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? ['mosaic', 'hive'] : ['hive', 'mosaic'];
+      // The private-authors page sits between the two gateways in every round, so that its
+      // ratio to the public page (over all rounds) cancels the same drift.
+      const order = round % 2 === 0 ? ['mosaic', 'private', 'hive'] : ['hive', 'private', 'mosaic'];
       for (const which of order) {
         if (which === 'mosaic')
           mosaicRounds.push(await measure('mosaic gateway', mosaicUrl, gwHeaders, body, true));
+        else if (which === 'private')
+          privateRounds.push(
+            await measure('mosaic gateway, private authors', mosaicUrl, privateHeaders, body, true),
+          );
         else hiveRounds.push(await measure('hive gateway', hiveUrl, gwHeaders, body, true));
       }
     }
     const mosaic = median(mosaicRounds);
     const hiveR = median(hiveRounds);
+    const privateR = median(privateRounds);
     // The subgraph alone, with the signed context the gateway would send (valid 60 s).
     const feedSubgraph = await measure(
       'feed subgraph',
@@ -448,6 +481,11 @@ export async function run(): Promise<void> {
     );
 
     results.mosaicGateway = { ...mosaic, roundsRequestsPerSecond: mosaicRounds.map(rps) };
+    results.mosaicGatewayPrivateAuthors = {
+      reader: `follows ${FOLLOWED} private accounts (approved): nothing hidden, every author checked`,
+      ...privateR,
+      roundsRequestsPerSecond: privateRounds.map(rps),
+    };
     results.hiveGatewayRouterRuntime = { ...hiveR, roundsRequestsPerSecond: hiveRounds.map(rps) };
     results.feedSubgraphIdsOnly = feedSubgraph;
     results.sqlPullQuery = pull;
@@ -461,6 +499,8 @@ export async function run(): Promise<void> {
     results.ratioMosaicToHive = round2(total(mosaicRounds) / total(hiveRounds));
     results.ratioOfMedianRounds = round2(mosaic.requestsPerSecond / hiveR.requestsPerSecond);
     results.ratioPerRoundPair = mosaicRounds.map((m, i) => round2(rps(m) / rps(hiveRounds[i]!)));
+    // Pages of private authors over pages of public ones, through Mosaic, over all rounds.
+    results.ratioPrivateToPublicAuthors = round2(total(privateRounds) / total(mosaicRounds));
     // Each gateway's own CPU per page (median round): what it costs apart from the
     // subgraphs and databases both share.
     const gatewayCpu = { mosaic: cpuOf(mosaicRounds, 'gateway'), hive: cpuOf(hiveRounds, 'hive') };

@@ -76,6 +76,7 @@ export async function onPostDeleted(app: AppContext, e: PostDeletedV1): Promise<
   }
 }
 
+/** A new edge, direct or approved from a request (viaRequest): the same backfill either way. */
 export async function onFollowed(app: AppContext, e: GraphFollowedV1): Promise<void> {
   await forgetCelebrityFollowees(app, e.followerId);
   if (e.followeeFollowerCount >= app.cfg.CELEBRITY_FOLLOWER_THRESHOLD) return; // pulled at read time
@@ -138,6 +139,13 @@ export async function startMaterializer(
     ...common,
     stream: streams.GRAPH,
     durable: 'feed-materializer-graph',
+    // Only edges move timelines. A follow approved from a request arrives as graph.followed
+    // (viaRequest) and is backfilled like any other; a pending request has no edge and
+    // pushes nothing; a block ends its edges with their own graph.unfollowed events. Reads
+    // apply the visibility rule themselves (read.ts), so graph.blocked, graph.unblocked,
+    // graph.privacy_changed and the follow-request events are acknowledged and ignored:
+    // turning private keeps the approved followers, turning public approves the pending
+    // requests (each a graph.followed), and an unblock restores no follow.
     filterSubject: subjectFor(prefix, 'graph.>'),
     handle: async (event) => {
       if (event.subject === GRAPH_FOLLOWED) await onFollowed(app, event.payload);

@@ -36,17 +36,25 @@ export async function latestByAuthors(
   limit: number,
 ): Promise<bigint[]> {
   if (authorIds.length === 0) return [];
-  return mergePage(pool, [], authorIds, before, limit);
+  return (await mergePage(pool, [], authorIds, before, limit)).map((r) => r.postId);
+}
+
+/** A candidate of a feed page: its author decides whether the reader may see it. */
+export interface PageRow {
+  postId: bigint;
+  authorId: string;
 }
 
 // Named statements, prepared once per connection. The first page has its own so that a
 // cached generic plan never carries an always-true `before` test; later pages bound the
-// walk with `post_id < $4` in the index condition.
+// walk with `post_id < $5` in the index condition. $4 leaves out pushed entries of authors
+// already found hidden in this read (a block's entries stay in the timeline until the
+// materializer removes them); pulled authors are left out of $2 by the caller.
 const pageSql = (bound: string) =>
-  `SELECT post_id FROM feed.posts
-   WHERE post_id = ANY($1::bigint[]) AND deleted_at IS NULL
+  `SELECT post_id, author_id FROM feed.posts
+   WHERE post_id = ANY($1::bigint[]) AND deleted_at IS NULL AND author_id <> ALL($4::bigint[])
    UNION
-   (SELECT p.post_id FROM unnest($2::bigint[]) AS a(id)
+   (SELECT p.post_id, a.id FROM unnest($2::bigint[]) AS a(id)
     CROSS JOIN LATERAL (
       SELECT post_id FROM feed.posts
       WHERE author_id = a.id AND deleted_at IS NULL ${bound}
@@ -55,12 +63,13 @@ const pageSql = (bound: string) =>
     ORDER BY p.post_id DESC LIMIT $3)
    ORDER BY post_id DESC LIMIT $3`;
 const firstPage = statement('feed_first_page', pageSql(''));
-const laterPage = statement('feed_later_page', pageSql('AND post_id < $4::bigint'));
+const laterPage = statement('feed_later_page', pageSql('AND post_id < $5::bigint'));
 
 /**
  * One feed page in one round trip: the live ones among the pushed timeline entries, merged
  * with the newest posts of the pulled authors (celebrities and the reader), newest first,
- * at most `limit` ids (callers ask for one extra to learn whether a next page exists).
+ * at most `limit` rows with their authors (callers ask for one extra to learn whether a
+ * next page exists). Pushed entries by `hiddenAuthors` are left out.
  */
 export async function mergePage(
   pool: pg.Pool,
@@ -68,11 +77,12 @@ export async function mergePage(
   pulledAuthors: readonly string[],
   before: bigint | null,
   limit: number,
-): Promise<bigint[]> {
+  hiddenAuthors: readonly string[] = [],
+): Promise<PageRow[]> {
   if (limit <= 0) return [];
-  const values = [pushed.map(String), pulledAuthors, limit];
-  const { rows } = await pool.query<{ post_id: string }>(
+  const values = [pushed.map(String), pulledAuthors, limit, hiddenAuthors];
+  const { rows } = await pool.query<{ post_id: string; author_id: string }>(
     before === null ? firstPage(values) : laterPage([...values, before.toString()]),
   );
-  return rows.map((r) => BigInt(r.post_id));
+  return rows.map((r) => ({ postId: BigInt(r.post_id), authorId: r.author_id }));
 }

@@ -17,6 +17,8 @@ const postCursor = (raw: unknown[]) =>
 export const resolvers: Resolvers<RequestContext> = {
   Query: {
     // signed-in user | UNAUTHENTICATED, BAD_USER_INPUT (first outside 1..100, malformed cursor).
+    // Posts the reader may not see (graph visibility: private accounts they do not follow,
+    // blocks either way) are left out, checked with one graph call per page, never cached.
     // Posts come back as references; the post subgraph resolves them in one batch.
     feed: async (_p, args: { first?: number; after?: string }, ctx: RequestContext) => {
       if (!ctx.viewer.userId) throw unauthenticated();
@@ -25,13 +27,18 @@ export const resolvers: Resolvers<RequestContext> = {
       const page = await readFeed(ctx.app, ctx.viewer.userId, before, size);
       // toConnection reads hasNextPage from one extra row; add a marker row when there is more.
       const rows: (bigint | null)[] = page.hasNextPage ? [...page.postIds, null] : page.postIds;
-      return toConnection(
+      const connection = toConnection(
         rows,
         page.postIds.length,
         (id) => encodeCursor([String(id)]),
         (id) => ({ id: String(id) }),
         args.after,
       );
+      // Only hidden posts were found within the page's rounds: the next page goes on from there.
+      if (page.resumeAfter !== undefined) {
+        connection.pageInfo.endCursor = encodeCursor([String(page.resumeAfter)]);
+      }
+      return connection;
     },
   },
 };
