@@ -31,8 +31,8 @@ async function followThroughput(cfg: Config, gatewayUrl: string, ids: string[]) 
   const tokens = await Promise.all(
     ids.map((id) => signAccessToken(cfg, { userId: id, sessionId: '1' })),
   );
-  const FOLLOW = 'mutation($id: ID!) { follow(userId: $id) { id followerCount } }';
-  const UNFOLLOW = 'mutation($id: ID!) { unfollow(userId: $id) { id followerCount } }';
+  const FOLLOW = 'mutation($id: ID!) { follow(userId: $id) { user { id followerCount } } }';
+  const UNFOLLOW = 'mutation($id: ID!) { unfollow(userId: $id) { user { id followerCount } } }';
   const latencies: number[] = [];
   const end = Date.now() + DURATION_MS;
   await Promise.all(

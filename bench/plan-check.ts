@@ -18,6 +18,7 @@ import {
   celebritiesAmong,
   celebritiesFollowedBy,
   edgePage,
+  visibleEdgePage,
 } from '../subgraphs/graph/src/follows.js';
 import type { AppContext as GraphApp } from '../subgraphs/graph/src/context.js';
 import { mergePage } from '../subgraphs/feed/src/posts.js';
@@ -172,7 +173,7 @@ export async function hotStatements(cfg: Config, s: Sample): Promise<Captured[]>
       createGraphLoaders(db, s.reader).stats.loadMany(s.pageAuthorIds),
     )),
     ...(await capture('graph: viewer follows them?', (db) =>
-      createGraphLoaders(db, s.reader).viewerFollows.loadMany(s.pageAuthorIds),
+      createGraphLoaders(db, s.reader).relation.loadMany(s.pageAuthorIds),
     )),
     ...(await capture('graph: celebrities a reader follows', (db) =>
       celebritiesFollowedBy(graphApp(db), BigInt(s.reader)),
@@ -190,7 +191,7 @@ export async function hotStatements(cfg: Config, s: Sample): Promise<Captured[]>
       ),
     )),
     ...(await capture('graph: followers page (public list)', (db) =>
-      edgePage(graphApp(db), BigInt(s.celebrity), 'followers', null, 21),
+      visibleEdgePage(graphApp(db), BigInt(s.reader), BigInt(s.celebrity), 'followers', null, 21),
     )),
     ...(await capture('graph: followees batch (timeline rebuild)', (db) =>
       edgePage(graphApp(db), BigInt(s.reader), 'following', null, 5000),

@@ -150,7 +150,7 @@ export async function run(): Promise<void> {
             };
           } else if (op === 'follow')
             body = {
-              query: 'mutation($id: ID!) { follow(userId: $id) { followerCount } }',
+              query: 'mutation($id: ID!) { follow(userId: $id) { user { followerCount } } }',
               variables: {
                 id: ids[(i + 1 + Math.floor(Math.random() * (ids.length - 1))) % ids.length],
               },

@@ -321,7 +321,7 @@ describe('acting as someone else', () => {
     const postId = (bobPost.json?.data as { createPost: { id: string } }).createPost.id;
 
     const del = await gql(
-      `mutation($id: ID!) { deletePost(id: $id) }`,
+      `mutation($id: ID!) { deletePost(id: $id) { deletedPostId } }`,
       { id: postId },
       {
         token: alice.token,
@@ -386,13 +386,17 @@ describe('acting as someone else', () => {
     });
     // Signed out with alice's context: still anonymous.
     const anon = await gql(
-      `mutation { follow(userId: "${bob.id}") { id } }`,
+      `mutation { follow(userId: "${bob.id}") { user { id } } }`,
       {},
       { headers: { [VIEWER_CONTEXT_HEADER]: forged } },
     );
     expect(codeOf(anon)).toBe('UNAUTHENTICATED');
     // A follow is always the viewer's own.
-    await gql(`mutation { follow(userId: "${alice.id}") { id } }`, {}, { token: bob.token });
+    await gql(
+      `mutation { follow(userId: "${alice.id}") { user { id } } }`,
+      {},
+      { token: bob.token },
+    );
     const follows = await stack.iso.query<{ follower_id: string }>(
       `SELECT follower_id::text FROM graph.follows WHERE followee_id = $1`,
       [alice.id],

@@ -115,9 +115,9 @@ const UPDATE = `mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { i
 const CREATE_UPLOAD = `mutation($i: CreateUploadInput!) { createUpload(input: $i) { uploadId } }`;
 const COMPLETE = `mutation($id: ID!, $p: [CompletedPartInput!]) { completeUpload(uploadId: $id, parts: $p) { id } }`;
 const CREATE_POST = `mutation($i: CreatePostInput!) { createPost(input: $i) { id } }`;
-const DELETE_POST = `mutation($id: ID!) { deletePost(id: $id) }`;
-const FOLLOW = `mutation($id: ID!) { follow(userId: $id) { id } }`;
-const UNFOLLOW = `mutation($id: ID!) { unfollow(userId: $id) { id } }`;
+const DELETE_POST = `mutation($id: ID!) { deletePost(id: $id) { deletedPostId } }`;
+const FOLLOW = `mutation($id: ID!) { follow(userId: $id) { user { id } } }`;
+const UNFOLLOW = `mutation($id: ID!) { unfollow(userId: $id) { user { id } } }`;
 const FEED = `query($f: Int, $a: String) { feed(first: $f, after: $a) { nodes { id } } }`;
 const USER_CONN = (field: string) =>
   `query($u: String!, $f: Int, $a: String) { user(username: $u) { ${field}(first: $f, after: $a) { nodes { id } } } }`;
@@ -924,7 +924,7 @@ describe('query limits (depth, aliases, cost, tokens) and malformed requests', (
       name: 'aliased mutations over the limit',
       run: () =>
         gql(
-          `mutation { ${Array.from({ length: 5 }, (_, i) => `a${i}: follow(userId: "${bob.id}") { id }`).join(' ')} }`,
+          `mutation { ${Array.from({ length: 5 }, (_, i) => `a${i}: follow(userId: "${bob.id}") { user { id } }`).join(' ')} }`,
           {},
           alice.token,
         ),

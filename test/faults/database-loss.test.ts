@@ -51,7 +51,7 @@ it('answers SERVICE_UNAVAILABLE and reports not ready while Postgres is unreacha
         },
       },
     ],
-    [`mutation($id: ID!) { follow(userId: $id) { id } }`, { id: '123456789' }],
+    [`mutation($id: ID!) { follow(userId: $id) { user { id } } }`, { id: '123456789' }],
   ] as const) {
     const r = await stack.gql(query, vars, { token: ada.token });
     expect(r.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');

@@ -1,4 +1,5 @@
-// Accounts, follows and posts through the gateway, for tests that need content quickly.
+// Accounts, follows (requests, approvals, blocks, private accounts) and posts through the
+// gateway, for tests that need content quickly.
 // Media rows are inserted READY directly (no upload): these tests are not about media.
 import { eventually } from './events.js';
 import type { Stack } from './stack.js';
@@ -21,13 +22,65 @@ export async function signUp(stack: Stack, prefix = 'u'): Promise<Account> {
   return { id: r.data.signUp.user.id, username, token: r.data.signUp.accessToken };
 }
 
-export async function follow(stack: Stack, follower: Account, followee: Account): Promise<void> {
-  const r = await stack.gql(
-    `mutation($id: ID!) { follow(userId: $id) { id } }`,
-    { id: followee.id },
-    { token: follower.token },
+/** The viewer's relation to a user (User.viewerFollowState). */
+export type FollowState = 'NONE' | 'REQUESTED' | 'FOLLOWING';
+
+/** A follow-type mutation by `viewer` about `other`; throws on any error. */
+async function followMutation(
+  stack: Stack,
+  field: string,
+  viewer: Account,
+  other: Account,
+): Promise<FollowState> {
+  const r = await stack.gql<Record<string, { user: { viewerFollowState: FollowState } }>>(
+    `mutation($id: ID!) { ${field}(userId: $id) { user { id viewerFollowState } viewer { id } } }`,
+    { id: other.id },
+    { token: viewer.token },
   );
-  if (r.errors) throw new Error(`follow failed: ${JSON.stringify(r.errors)}`);
+  if (r.errors || !r.data) throw new Error(`${field} failed: ${JSON.stringify(r.errors)}`);
+  return r.data[field]!.user.viewerFollowState;
+}
+
+/** `follower` follows `followee` (a request when `followee` is private). */
+export async function follow(stack: Stack, follower: Account, followee: Account): Promise<void> {
+  await followMutation(stack, 'follow', follower, followee);
+}
+
+/** The same as follow; returns the state afterwards (REQUESTED for a private account). */
+export const requestFollow = (
+  stack: Stack,
+  follower: Account,
+  followee: Account,
+): Promise<FollowState> => followMutation(stack, 'follow', follower, followee);
+
+/** `owner` approves `requester`'s pending follow request. */
+export async function approve(stack: Stack, owner: Account, requester: Account): Promise<void> {
+  await followMutation(stack, 'approveFollowRequest', owner, requester);
+}
+
+/** `blocker` blocks `blocked` (ends follows and requests both ways). */
+export async function block(stack: Stack, blocker: Account, blocked: Account): Promise<void> {
+  await followMutation(stack, 'block', blocker, blocked);
+}
+
+/** `blocker` lifts the block on `blocked`. */
+export async function unblock(stack: Stack, blocker: Account, blocked: Account): Promise<void> {
+  await followMutation(stack, 'unblock', blocker, blocked);
+}
+
+/** Makes the account private or public (public approves every pending request). */
+export async function setPrivate(
+  stack: Stack,
+  account: Account,
+  isPrivate: boolean,
+): Promise<void> {
+  const r = await stack.gql<{ setAccountPrivacy: { isPrivate: boolean } }>(
+    `mutation($p: Boolean!) { setAccountPrivacy(isPrivate: $p) { id isPrivate } }`,
+    { p: isPrivate },
+    { token: account.token },
+  );
+  if (r.errors || r.data?.setAccountPrivacy.isPrivate !== isPrivate)
+    throw new Error(`setAccountPrivacy failed: ${JSON.stringify(r.errors)}`);
 }
 
 export async function readyMedia(stack: Stack, ownerId: string): Promise<string> {

@@ -78,6 +78,9 @@ export const WRITE_TABLES = [
   'posts.post_media',
   'posts.outbox',
   'graph.follows',
+  'graph.follow_requests',
+  'graph.blocks',
+  'graph.user_stats',
   'graph.outbox',
 ] as const;
 

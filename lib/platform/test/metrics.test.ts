@@ -91,7 +91,7 @@ describe('GET /metrics', () => {
     const before = await gatewayMetrics();
     const bad = await stack.gql('query Broken { noSuchField }');
     expect(bad.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
-    const anon = await stack.gql('mutation Unfollow { unfollow(userId: "1") { id } }');
+    const anon = await stack.gql('mutation Unfollow { unfollow(userId: "1") { user { id } } }');
     expect(anon.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     const after = await gatewayMetrics();
     const delta = (c: string) =>
@@ -135,7 +135,7 @@ describe('GET /metrics', () => {
   it('shows fan-out, event lag, consumer pending and timeline rebuilds of the feed', async () => {
     const [author, reader] = [await signUp('author'), await signUp('reader')];
     const followed = await stack.gql(
-      `mutation($id: ID!) { follow(userId: $id) { id } }`,
+      `mutation($id: ID!) { follow(userId: $id) { user { id } } }`,
       { id: author.id },
       { token: reader.token, headers: { 'x-forwarded-for': publicIp() } },
     );

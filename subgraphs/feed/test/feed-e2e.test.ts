@@ -62,7 +62,7 @@ afterAll(async () => {
 it('a new post reaches a follower’s feed with author and media, over GraphQL and REST, and leaves on delete', async () => {
   const [author, reader] = [await person(), await person()];
   await stack.gql(
-    `mutation($id: ID!) { follow(userId: $id) { id } }`,
+    `mutation($id: ID!) { follow(userId: $id) { user { id } } }`,
     { id: author.id },
     { token: reader.token },
   );
@@ -131,7 +131,7 @@ it('a new post reaches a follower’s feed with author and media, over GraphQL a
   ).toBe(400);
 
   const del = await stack.gql(
-    `mutation($id: ID!) { deletePost(id: $id) }`,
+    `mutation($id: ID!) { deletePost(id: $id) { deletedPostId } }`,
     { id: postId },
     { token: author.token },
   );

@@ -62,7 +62,7 @@ export function feedScenarios(opts: FeedScenarioOptions = {}): void {
 
   async function follow(a: Person, b: Person) {
     const r = await stack.gql(
-      `mutation($id: ID!) { follow(userId: $id) { id } }`,
+      `mutation($id: ID!) { follow(userId: $id) { user { id } } }`,
       { id: b.id },
       { token: a.token },
     );
@@ -70,7 +70,7 @@ export function feedScenarios(opts: FeedScenarioOptions = {}): void {
   }
   async function unfollow(a: Person, b: Person) {
     const r = await stack.gql(
-      `mutation($id: ID!) { unfollow(userId: $id) { id } }`,
+      `mutation($id: ID!) { unfollow(userId: $id) { user { id } } }`,
       { id: b.id },
       { token: a.token },
     );

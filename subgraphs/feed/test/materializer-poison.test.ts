@@ -59,7 +59,7 @@ const deadLettered = async () =>
 it('dead-letters a malformed post.created after one delivery; later posts still fan out', async () => {
   const [author, reader] = [await person('author'), await person('reader')];
   const followed = await stack.gql(
-    `mutation($id: ID!) { follow(userId: $id) { id } }`,
+    `mutation($id: ID!) { follow(userId: $id) { user { id } } }`,
     { id: author.id },
     { token: reader.token },
   );

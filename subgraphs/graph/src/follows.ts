@@ -1,12 +1,17 @@
-// Follow edges and their counters. Each change touches the edge, both users' counters and
-// the outbox in one transaction, and only when the edge really changed, so following twice
-// or unfollowing a stranger changes nothing and counts stay exact under any concurrency.
-import { badInput, notFound } from '../../../lib/contracts/errors.js';
+// Follow edges, follow requests, blocks, the privacy flag and their counters. Each change
+// touches its rows, the users' counters and the outbox in one transaction, and only when
+// something really changed, so following twice or unfollowing a stranger changes nothing
+// and counts stay exact under any concurrency.
+import { badInput, forbidden, notFound } from '../../../lib/contracts/errors.js';
+import type { Visibility } from '../../../lib/clients/graph-client.js';
 import { enqueue } from '../../../lib/platform/outbox/outbox.js';
 import type { Prisma } from '../../../lib/platform/db.js';
 import type { AppContext } from './context.js';
 
 type Tx = Prisma.TransactionClient;
+
+/** The viewer's relation to a user (User.viewerFollowState). */
+export type FollowState = 'NONE' | 'REQUESTED' | 'FOLLOWING';
 
 const KNOWN_USERS_CAP = 100_000;
 
@@ -20,33 +25,46 @@ async function requireUser(app: AppContext, userId: bigint): Promise<void> {
   app.knownUsers.add(id);
 }
 
+const byId = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
+
 /**
- * Adds `delta` to the followee's follower count and the follower's following count.
- * Rows are locked in ascending user id order so that A→B and B→A at the same time
- * cannot deadlock; returns the followee's new follower count.
+ * Locks the users' counter rows (creating missing ones) in ascending user id order and
+ * returns their privacy flags. Every change takes its row locks here first, so A→B and B→A
+ * at the same time cannot deadlock, and a follow cannot read a privacy flag that is being
+ * changed (setAccountPrivacy holds the same row).
  */
-async function bumpCounters(
-  tx: Tx,
-  followerId: bigint,
-  followeeId: bigint,
-  delta: 1 | -1,
-): Promise<number> {
-  const rows = [
-    { userId: followerId, followers: 0, following: delta },
-    { userId: followeeId, followers: delta, following: 0 },
-  ].sort((a, b) => (a.userId < b.userId ? -1 : 1));
-  let followeeCount = 0;
-  for (const r of rows) {
-    const [row] = await tx.$queryRaw<{ follower_count: bigint }[]>`
-      INSERT INTO graph.user_stats AS s (user_id, follower_count, following_count)
-      VALUES (${r.userId}, ${Math.max(r.followers, 0)}::int, ${Math.max(r.following, 0)}::int)
-      ON CONFLICT (user_id) DO UPDATE SET
-        follower_count = s.follower_count + ${r.followers}::int,
-        following_count = s.following_count + ${r.following}::int
-      RETURNING follower_count`;
-    if (r.userId === followeeId) followeeCount = Number(row!.follower_count);
-  }
-  return followeeCount;
+async function lockUsers(tx: Tx, ids: readonly bigint[]): Promise<Map<bigint, boolean>> {
+  const sorted = [...new Set(ids)].sort(byId).map(String);
+  await tx.$executeRawUnsafe(
+    `INSERT INTO graph.user_stats (user_id) SELECT unnest($1::bigint[]) ORDER BY 1
+     ON CONFLICT (user_id) DO NOTHING`,
+    sorted,
+  );
+  // LockRows runs above the sort: rows are locked in this order.
+  const rows = await tx.$queryRawUnsafe<{ user_id: bigint; is_private: boolean }[]>(
+    `SELECT user_id, is_private FROM graph.user_stats WHERE user_id = ANY($1::bigint[])
+     ORDER BY user_id FOR UPDATE`,
+    sorted,
+  );
+  return new Map(rows.map((r) => [BigInt(r.user_id), r.is_private]));
+}
+
+interface Delta {
+  followers?: number;
+  following?: number;
+  pending?: number;
+}
+
+/** Moves one user's counters (its row is already locked); returns the new follower count. */
+async function adjust(tx: Tx, userId: bigint, d: Delta): Promise<number> {
+  const [row] = await tx.$queryRaw<{ follower_count: bigint }[]>`
+    UPDATE graph.user_stats SET
+      follower_count = follower_count + ${d.followers ?? 0}::int,
+      following_count = following_count + ${d.following ?? 0}::int,
+      pending_request_count = pending_request_count + ${d.pending ?? 0}::int
+    WHERE user_id = ${userId}
+    RETURNING follower_count`;
+  return Number(row!.follower_count);
 }
 
 // Two transactions can still deadlock through index pages in rare cases; Postgres aborts
@@ -63,66 +81,281 @@ async function retryOnDeadlock<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function checkPair(followerId: bigint, followeeId: bigint): void {
-  if (followerId === followeeId) throw badInput('You cannot follow yourself', 'userId');
+interface Pair {
+  /** The signed-in user. */
+  viewer: bigint;
+  /** The user the mutation is about. */
+  other: bigint;
+  otherIsPrivate: boolean;
+  viewerIsPrivate: boolean;
+  /** The viewer has blocked the other user. */
+  viewerBlocked: boolean;
 }
 
-/** Returns true when a new edge was created. */
-export async function follow(
+/**
+ * The frame of every two-user change: BAD_USER_INPUT on oneself, NOT_FOUND for an unknown
+ * user or for one who has blocked the viewer (to the viewer they do not exist: nothing is
+ * written, and the answer is the same as for a missing account); then `fn` inside one
+ * transaction holding both users' rows.
+ */
+async function pairChange<T>(
   app: AppContext,
-  followerId: bigint,
-  followeeId: bigint,
-): Promise<boolean> {
-  checkPair(followerId, followeeId);
-  await requireUser(app, followeeId);
+  viewer: bigint,
+  other: bigint,
+  selfMessage: string,
+  fn: (tx: Tx, pair: Pair) => Promise<T>,
+): Promise<T> {
+  if (viewer === other) throw badInput(selfMessage, 'userId');
+  await requireUser(app, other);
   return retryOnDeadlock(() =>
     app.prisma.$transaction(async (tx) => {
-      const inserted = await tx.$queryRaw<{ created_at: Date }[]>`
-        INSERT INTO graph.follows (follower_id, followee_id) VALUES (${followerId}, ${followeeId})
-        ON CONFLICT DO NOTHING
-        RETURNING created_at`;
-      const edge = inserted[0];
-      if (!edge) return false;
-      const followeeFollowerCount = await bumpCounters(tx, followerId, followeeId, 1);
-      await enqueue(tx, 'graph', 'graph.followed', {
-        v: 1,
-        followerId: followerId.toString(),
-        followeeId: followeeId.toString(),
-        createdAt: edge.created_at.toISOString(),
-        followeeFollowerCount,
+      const flags = await lockUsers(tx, [viewer, other]);
+      const blocks = await tx.$queryRaw<{ blocker_id: bigint }[]>`
+        SELECT blocker_id FROM graph.blocks
+        WHERE (blocker_id = ${viewer} AND blocked_id = ${other})
+           OR (blocker_id = ${other} AND blocked_id = ${viewer})`;
+      const blockers = new Set(blocks.map((b) => BigInt(b.blocker_id)));
+      if (blockers.has(other)) throw notFound('No such user');
+      return fn(tx, {
+        viewer,
+        other,
+        otherIsPrivate: flags.get(other) ?? false,
+        viewerIsPrivate: flags.get(viewer) ?? false,
+        viewerBlocked: blockers.has(viewer),
       });
-      return true;
     }),
   );
 }
 
-/** Returns true when an edge was removed. */
-export async function unfollow(
-  app: AppContext,
+const now = () => new Date().toISOString();
+
+/** Adds the edge follower → followee (rows locked); emits graph.followed. False if it existed. */
+async function addEdge(
+  tx: Tx,
   followerId: bigint,
   followeeId: bigint,
+  viaRequest: boolean,
+  pendingDelta = 0,
 ): Promise<boolean> {
-  checkPair(followerId, followeeId);
-  const removed = await retryOnDeadlock(() =>
-    app.prisma.$transaction(async (tx) => {
-      const deleted = await tx.$queryRaw<{ seq: bigint }[]>`
-        DELETE FROM graph.follows WHERE follower_id = ${followerId} AND followee_id = ${followeeId}
-        RETURNING seq`;
-      if (deleted.length === 0) return false;
-      const followeeFollowerCount = await bumpCounters(tx, followerId, followeeId, -1);
-      await enqueue(tx, 'graph', 'graph.unfollowed', {
-        v: 1,
-        followerId: followerId.toString(),
-        followeeId: followeeId.toString(),
-        at: new Date().toISOString(),
-        followeeFollowerCount,
-      });
-      return true;
-    }),
+  const [edge] = await tx.$queryRaw<{ created_at: Date }[]>`
+    INSERT INTO graph.follows (follower_id, followee_id) VALUES (${followerId}, ${followeeId})
+    ON CONFLICT DO NOTHING
+    RETURNING created_at`;
+  if (!edge) {
+    if (pendingDelta) await adjust(tx, followeeId, { pending: pendingDelta });
+    return false;
+  }
+  await adjust(tx, followerId, { following: 1 });
+  const followeeFollowerCount = await adjust(tx, followeeId, {
+    followers: 1,
+    pending: pendingDelta,
+  });
+  await enqueue(tx, 'graph', 'graph.followed', {
+    v: 1,
+    followerId: followerId.toString(),
+    followeeId: followeeId.toString(),
+    createdAt: edge.created_at.toISOString(),
+    followeeFollowerCount,
+    ...(viaRequest ? { viaRequest: true } : {}),
+  });
+  return true;
+}
+
+/** Removes the edge follower → followee (rows locked); emits graph.unfollowed. */
+async function removeEdge(tx: Tx, followerId: bigint, followeeId: bigint): Promise<boolean> {
+  const deleted = await tx.$queryRaw<{ seq: bigint }[]>`
+    DELETE FROM graph.follows WHERE follower_id = ${followerId} AND followee_id = ${followeeId}
+    RETURNING seq`;
+  if (deleted.length === 0) return false;
+  await adjust(tx, followerId, { following: -1 });
+  const followeeFollowerCount = await adjust(tx, followeeId, { followers: -1 });
+  await enqueue(tx, 'graph', 'graph.unfollowed', {
+    v: 1,
+    followerId: followerId.toString(),
+    followeeId: followeeId.toString(),
+    at: now(),
+    followeeFollowerCount,
+  });
+  return true;
+}
+
+/** Removes the pending request requester → target (rows locked); emits its end. */
+async function removeRequest(
+  tx: Tx,
+  requesterId: bigint,
+  targetId: bigint,
+  reason: 'approved' | 'declined' | 'withdrawn' | 'blocked',
+  adjustPending = true,
+): Promise<boolean> {
+  const deleted = await tx.$queryRaw<{ seq: bigint }[]>`
+    DELETE FROM graph.follow_requests WHERE requester_id = ${requesterId} AND target_id = ${targetId}
+    RETURNING seq`;
+  if (deleted.length === 0) return false;
+  if (adjustPending) await adjust(tx, targetId, { pending: -1 });
+  await enqueue(tx, 'graph', 'graph.follow_request_removed', {
+    v: 1,
+    requesterId: requesterId.toString(),
+    targetId: targetId.toString(),
+    at: now(),
+    reason,
+  });
+  return true;
+}
+
+/**
+ * The viewer follows a user: a public account at once, a private one by a pending request.
+ * Already following or requested: nothing changes. Returns the viewer's state afterwards.
+ */
+export function follow(app: AppContext, viewer: bigint, target: bigint): Promise<FollowState> {
+  return pairChange(app, viewer, target, 'You cannot follow yourself', async (tx, p) => {
+    if (p.viewerBlocked) throw forbidden('You have blocked this user: unblock first');
+    const [existing] = await tx.$queryRaw<{ following: boolean; requested: boolean }[]>`
+      SELECT
+        EXISTS (SELECT 1 FROM graph.follows WHERE follower_id = ${viewer} AND followee_id = ${target}) AS following,
+        EXISTS (SELECT 1 FROM graph.follow_requests WHERE requester_id = ${viewer} AND target_id = ${target}) AS requested`;
+    if (existing!.following) return 'FOLLOWING';
+    if (existing!.requested) return 'REQUESTED';
+    if (!p.otherIsPrivate) {
+      await addEdge(tx, viewer, target, false);
+      return 'FOLLOWING';
+    }
+    const [request] = await tx.$queryRaw<{ created_at: Date }[]>`
+      INSERT INTO graph.follow_requests (requester_id, target_id) VALUES (${viewer}, ${target})
+      RETURNING created_at`;
+    await adjust(tx, target, { pending: 1 });
+    await enqueue(tx, 'graph', 'graph.follow_requested', {
+      v: 1,
+      requesterId: viewer.toString(),
+      targetId: target.toString(),
+      createdAt: request!.created_at.toISOString(),
+    });
+    return 'REQUESTED';
+  });
+}
+
+/** The viewer stops following a user and withdraws a pending request. Idempotent. */
+export function unfollow(app: AppContext, viewer: bigint, target: bigint): Promise<boolean> {
+  return pairChange(app, viewer, target, 'You cannot unfollow yourself', async (tx) => {
+    const removed = await removeEdge(tx, viewer, target);
+    const withdrawn = await removeRequest(tx, viewer, target, 'withdrawn');
+    return removed || withdrawn;
+  });
+}
+
+/** The viewer approves a pending request: the requester follows the viewer. NOT_FOUND without one. */
+export function approveRequest(app: AppContext, viewer: bigint, requester: bigint): Promise<void> {
+  return pairChange(app, viewer, requester, 'There is no request from yourself', async (tx) => {
+    if (!(await removeRequest(tx, requester, viewer, 'approved', false)))
+      throw notFound('No such follow request');
+    await addEdge(tx, requester, viewer, true, -1);
+  });
+}
+
+/** The viewer declines a pending request. NOT_FOUND without one. */
+export function declineRequest(app: AppContext, viewer: bigint, requester: bigint): Promise<void> {
+  return pairChange(app, viewer, requester, 'There is no request from yourself', async (tx) => {
+    if (!(await removeRequest(tx, requester, viewer, 'declined')))
+      throw notFound('No such follow request');
+  });
+}
+
+/** A follower of the viewer stops following them. Idempotent. */
+export function removeFollower(
+  app: AppContext,
+  viewer: bigint,
+  follower: bigint,
+): Promise<boolean> {
+  return pairChange(app, viewer, follower, 'You cannot remove yourself', (tx) =>
+    removeEdge(tx, follower, viewer),
   );
-  // Unfollowing someone you never followed is fine, but not an account that does not exist.
-  if (!removed) await requireUser(app, followeeId);
-  return removed;
+}
+
+/**
+ * The viewer blocks a user: every follow and pending request between them, in both
+ * directions, ends in the same transaction (each with its event), then graph.blocked.
+ * Idempotent.
+ */
+export function block(app: AppContext, viewer: bigint, target: bigint): Promise<boolean> {
+  return pairChange(app, viewer, target, 'You cannot block yourself', async (tx) => {
+    const inserted = await tx.$queryRaw<{ created_at: Date }[]>`
+      INSERT INTO graph.blocks (blocker_id, blocked_id) VALUES (${viewer}, ${target})
+      ON CONFLICT DO NOTHING
+      RETURNING created_at`;
+    if (inserted.length === 0) return false;
+    for (const [a, b] of [
+      [viewer, target],
+      [target, viewer],
+    ] as const) {
+      await removeEdge(tx, a, b);
+      await removeRequest(tx, a, b, 'blocked');
+    }
+    await enqueue(tx, 'graph', 'graph.blocked', {
+      v: 1,
+      blockerId: viewer.toString(),
+      blockedId: target.toString(),
+      at: inserted[0]!.created_at.toISOString(),
+    });
+    return true;
+  });
+}
+
+/** The viewer lifts a block (follows do not come back). Idempotent. */
+export function unblock(app: AppContext, viewer: bigint, target: bigint): Promise<boolean> {
+  return pairChange(app, viewer, target, 'You cannot unblock yourself', async (tx) => {
+    const deleted = await tx.$queryRaw<{ seq: bigint }[]>`
+      DELETE FROM graph.blocks WHERE blocker_id = ${viewer} AND blocked_id = ${target}
+      RETURNING seq`;
+    if (deleted.length === 0) return false;
+    await enqueue(tx, 'graph', 'graph.unblocked', {
+      v: 1,
+      blockerId: viewer.toString(),
+      blockedId: target.toString(),
+      at: now(),
+    });
+    return true;
+  });
+}
+
+/**
+ * Turns the user's account private or public. Turning it public approves every pending
+ * request in the same transaction (oldest first, each with graph.follow_request_removed
+ * `approved` and graph.followed `viaRequest`). No change, no event.
+ */
+export function setPrivacy(app: AppContext, userId: bigint, isPrivate: boolean): Promise<boolean> {
+  const requesters = async (tx: Tx) =>
+    (
+      await tx.$queryRaw<{ requester_id: bigint }[]>`
+        SELECT requester_id FROM graph.follow_requests WHERE target_id = ${userId} ORDER BY seq`
+    ).map((r) => BigInt(r.requester_id));
+  return retryOnDeadlock(() =>
+    app.prisma.$transaction(
+      async (tx) => {
+        // The requesters' rows are locked with the user's, all in id order; a request
+        // created before the user's row was locked is picked up by the second read.
+        const first = isPrivate ? [] : await requesters(tx);
+        const flags = await lockUsers(tx, [userId, ...first]);
+        if ((flags.get(userId) ?? false) === isPrivate) return false;
+        await tx.$executeRaw`
+          UPDATE graph.user_stats SET is_private = ${isPrivate} WHERE user_id = ${userId}`;
+        await enqueue(tx, 'graph', 'graph.privacy_changed', {
+          v: 1,
+          userId: userId.toString(),
+          isPrivate,
+          at: now(),
+        });
+        if (isPrivate) return true;
+        const all = await requesters(tx);
+        const late = all.filter((id) => !flags.has(id));
+        if (late.length) await lockUsers(tx, late);
+        for (const requester of all) {
+          await removeRequest(tx, requester, userId, 'approved', false);
+          await addEdge(tx, requester, userId, true, -1);
+        }
+        return true;
+      },
+      { timeout: 60_000 },
+    ),
+  );
 }
 
 export interface EdgePage {
@@ -131,9 +364,15 @@ export interface EdgePage {
   seqs: bigint[];
 }
 
+const toPage = (rows: { id: string; seq: string }[]): EdgePage => ({
+  ids: rows.map((r) => BigInt(r.id)),
+  seqs: rows.map((r) => BigInt(r.seq)),
+});
+
 /**
  * One page of a user's followers (`direction = 'followers'`) or followees, newest first,
- * strictly older than the `before` edge. Index-only scan on (user, seq DESC).
+ * strictly older than the `before` edge. Index-only scan on (user, seq DESC). Unfiltered:
+ * the feed's fan-out reads it (internal API).
  */
 export async function edgePage(
   app: AppContext,
@@ -153,7 +392,117 @@ export async function edgePage(
     before?.toString() ?? null,
     limit,
   ]);
-  return { ids: rows.map((r) => BigInt(r.id)), seqs: rows.map((r) => BigInt(r.seq)) };
+  return toPage(rows);
+}
+
+/**
+ * The same page as the viewer may see it, in one query: empty when the viewer may not see
+ * the user's lists (a private account the viewer neither is nor follows, or a block either
+ * way; the condition is evaluated once, as an InitPlan), and without the users who have
+ * blocked the viewer (to the viewer they do not exist). `viewer` null: signed out.
+ */
+export async function visibleEdgePage(
+  app: AppContext,
+  viewer: bigint | null,
+  userId: bigint,
+  direction: 'followers' | 'following',
+  before: bigint | null,
+  limit: number,
+): Promise<EdgePage> {
+  const [mine, other] =
+    direction === 'followers' ? ['followee_id', 'follower_id'] : ['follower_id', 'followee_id'];
+  const { rows } = await app.pool.query<{ id: string; seq: string }>(
+    `SELECT e.${other} AS id, e.seq FROM graph.follows e
+     WHERE e.${mine} = $1 AND ($2::bigint IS NULL OR e.seq < $2)
+       AND (
+         $4::bigint = $1
+         OR (
+           NOT EXISTS (SELECT 1 FROM graph.user_stats s WHERE s.user_id = $1 AND s.is_private)
+           OR EXISTS (SELECT 1 FROM graph.follows v WHERE v.follower_id = $4 AND v.followee_id = $1)
+         ) AND NOT EXISTS (
+           SELECT 1 FROM graph.blocks b
+           WHERE (b.blocker_id = $4 AND b.blocked_id = $1) OR (b.blocker_id = $1 AND b.blocked_id = $4)
+         )
+       )
+       AND NOT EXISTS (SELECT 1 FROM graph.blocks h WHERE h.blocker_id = e.${other} AND h.blocked_id = $4)
+     ORDER BY e.seq DESC LIMIT $3`,
+    [userId.toString(), before?.toString() ?? null, limit, viewer?.toString() ?? null],
+  );
+  return toPage(rows);
+}
+
+/** Pending requests to a user, newest first, strictly older than `before`. */
+export async function requestPage(
+  app: AppContext,
+  targetId: bigint,
+  before: bigint | null,
+  limit: number,
+): Promise<EdgePage> {
+  const { rows } = await app.pool.query<{ id: string; seq: string }>(
+    `SELECT requester_id AS id, seq FROM graph.follow_requests
+     WHERE target_id = $1 AND ($2::bigint IS NULL OR seq < $2) ORDER BY seq DESC LIMIT $3`,
+    [targetId.toString(), before?.toString() ?? null, limit],
+  );
+  return toPage(rows);
+}
+
+/**
+ * The users a user has blocked, newest block first, strictly older than `before`; without
+ * those who have blocked this user back (to this user they do not exist).
+ */
+export async function blockPage(
+  app: AppContext,
+  blockerId: bigint,
+  before: bigint | null,
+  limit: number,
+): Promise<EdgePage> {
+  const { rows } = await app.pool.query<{ id: string; seq: string }>(
+    `SELECT b.blocked_id AS id, b.seq FROM graph.blocks b
+     WHERE b.blocker_id = $1 AND ($2::bigint IS NULL OR b.seq < $2)
+       AND NOT EXISTS (SELECT 1 FROM graph.blocks r WHERE r.blocker_id = b.blocked_id AND r.blocked_id = $1)
+     ORDER BY b.seq DESC LIMIT $3`,
+    [blockerId.toString(), before?.toString() ?? null, limit],
+  );
+  return toPage(rows);
+}
+
+/**
+ * The visibility rule for one viewer (null: signed out) and many users, in ONE query; each
+ * list names only the exceptions. The viewer is never hidden from itself; a signed-out
+ * viewer sees public accounts' content and every profile.
+ */
+export async function visibility(
+  app: AppContext,
+  viewer: bigint | null,
+  userIds: readonly bigint[],
+): Promise<Visibility> {
+  const out: Visibility = { contentHidden: [], profileHidden: [], private: [] };
+  if (userIds.length === 0) return out;
+  const { rows } = await app.pool.query<{
+    id: string;
+    private: boolean;
+    content_hidden: boolean;
+    profile_hidden: boolean;
+  }>(
+    `SELECT u.id::text AS id, coalesce(s.is_private, false) AS private,
+       u.id IS DISTINCT FROM $1::bigint AND (
+         (coalesce(s.is_private, false) AND NOT EXISTS (
+           SELECT 1 FROM graph.follows f WHERE f.follower_id = $1 AND f.followee_id = u.id))
+         OR EXISTS (SELECT 1 FROM graph.blocks b
+           WHERE (b.blocker_id = $1 AND b.blocked_id = u.id) OR (b.blocker_id = u.id AND b.blocked_id = $1))
+       ) AS content_hidden,
+       EXISTS (SELECT 1 FROM graph.blocks b WHERE b.blocker_id = u.id AND b.blocked_id = $1)
+         AS profile_hidden
+     FROM (SELECT DISTINCT unnest($2::bigint[]) AS id) u
+     LEFT JOIN graph.user_stats s ON s.user_id = u.id`,
+    [viewer?.toString() ?? null, userIds.map(String)],
+  );
+  for (const r of rows) {
+    if (r.content_hidden) out.contentHidden.push(r.id);
+    if (r.profile_hidden) out.profileHidden.push(r.id);
+    if (r.private) out.private.push(r.id);
+  }
+  return out;
 }
 
 /** Of these users, the ones with at least `threshold` followers. */

@@ -1,9 +1,11 @@
-// The graph's internal, batch-first API for the feed (service token required; not part of
-// the public GraphQL API). Client: lib/clients/graph-client.ts.
+// The graph's internal, batch-first API for the feed and for every subgraph that applies the
+// visibility rule (service token required; not part of the public GraphQL API). Client:
+// lib/clients/graph-client.ts.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { tryParseId } from '../../../lib/contracts/ids.js';
 import type { AppContext } from './context.js';
-import { celebritiesAmong, celebritiesFollowedBy, edgePage } from './follows.js';
+import { MAX_VISIBILITY_IDS } from '../../../lib/clients/graph-client.js';
+import { celebritiesAmong, celebritiesFollowedBy, edgePage, visibility } from './follows.js';
 
 const MAX_BATCH = 10_000;
 const MAX_IDS = 10_000;
@@ -60,6 +62,26 @@ export function registerInternalRoutes(http: FastifyInstance, app: AppContext): 
         ids: (await celebritiesFollowedBy(app, userId)).map(String),
         threshold: app.cfg.CELEBRITY_FOLLOWER_THRESHOLD,
       };
+    },
+  );
+
+  // POST /internal/v1/visibility { viewerId: string | null, userIds: string[] (≤ 1,000) }
+  // → { contentHidden, profileHidden, private }: the visibility rule in one query. Each list
+  // names only the exceptions; never cached (a block or privacy change holds on the next read).
+  http.post<{ Body: { viewerId?: unknown; userIds?: unknown } }>(
+    '/internal/v1/visibility',
+    async (req, reply) => {
+      const body = req.body;
+      if (typeof body !== 'object' || body === null) return bad(reply, 'body must be an object');
+      const viewerId = body.viewerId === null ? null : tryParseId(body.viewerId);
+      if (body.viewerId !== null && viewerId === null)
+        return bad(reply, 'viewerId must be a user id or null');
+      const raw = body.userIds;
+      if (!Array.isArray(raw) || raw.length > MAX_VISIBILITY_IDS)
+        return bad(reply, `userIds must be an array of at most ${MAX_VISIBILITY_IDS} ids`);
+      const userIds = raw.map(tryParseId);
+      if (userIds.some((id) => id === null)) return bad(reply, 'userIds must hold user ids');
+      return visibility(app, viewerId, userIds as bigint[]);
     },
   );
 }

@@ -30,17 +30,26 @@ async function signUp(): Promise<Person> {
 
 const people = (n: number) => Promise.all(Array.from({ length: n }, () => signUp()));
 
-const FOLLOW = `mutation($id: ID!) { follow(userId: $id) { id username followerCount followingCount viewerIsFollowing } }`;
-const UNFOLLOW = `mutation($id: ID!) { unfollow(userId: $id) { id followerCount viewerIsFollowing } }`;
+const FOLLOW = `mutation($id: ID!) { follow(userId: $id) { user { id username followerCount followingCount viewerIsFollowing } viewer { id followingCount } } }`;
+const UNFOLLOW = `mutation($id: ID!) { unfollow(userId: $id) { user { id followerCount viewerIsFollowing } viewer { id followingCount } } }`;
 const COUNTS = `query($u: String!) { user(username: $u) { followerCount followingCount } }`;
 
 type FollowResult = {
   follow: {
-    id: string;
-    username: string;
-    followerCount: number;
-    followingCount: number;
-    viewerIsFollowing: boolean;
+    user: {
+      id: string;
+      username: string;
+      followerCount: number;
+      followingCount: number;
+      viewerIsFollowing: boolean;
+    };
+    viewer: { id: string; followingCount: number };
+  };
+};
+type UnfollowResult = {
+  unfollow: {
+    user: { id: string; followerCount: number; viewerIsFollowing: boolean };
+    viewer: { id: string; followingCount: number };
   };
 };
 
@@ -75,36 +84,34 @@ afterAll(async () => {
 });
 
 describe('follow and unfollow', () => {
-  it('follows idempotently and returns the followed user with fresh counts', async () => {
+  it('follows idempotently and returns both users with fresh counts', async () => {
     const [a, b] = await people(2);
     const first = await stack.gql<FollowResult>(FOLLOW, { id: b!.id }, { token: a!.token });
     expect(first.errors).toBeUndefined();
     expect(first.data!.follow).toEqual({
-      id: b!.id,
-      username: b!.username,
-      followerCount: 1,
-      followingCount: 0,
-      viewerIsFollowing: true,
+      user: {
+        id: b!.id,
+        username: b!.username,
+        followerCount: 1,
+        followingCount: 0,
+        viewerIsFollowing: true,
+      },
+      viewer: { id: a!.id, followingCount: 1 },
     });
     const again = await stack.gql<FollowResult>(FOLLOW, { id: b!.id }, { token: a!.token });
     expect(again.errors).toBeUndefined();
-    expect(again.data!.follow.followerCount).toBe(1);
+    expect(again.data!.follow.user.followerCount).toBe(1);
     expect(await edgeCount('followee_id', b!.id)).toBe(1);
     expect(await counts(a!)).toEqual({ followerCount: 0, followingCount: 1 });
 
-    const un = await stack.gql<{ unfollow: { followerCount: number; viewerIsFollowing: boolean } }>(
-      UNFOLLOW,
-      { id: b!.id },
-      { token: a!.token },
-    );
-    expect(un.data!.unfollow).toEqual({ id: b!.id, followerCount: 0, viewerIsFollowing: false });
-    const unAgain = await stack.gql<{ unfollow: { followerCount: number } }>(
-      UNFOLLOW,
-      { id: b!.id },
-      { token: a!.token },
-    );
+    const un = await stack.gql<UnfollowResult>(UNFOLLOW, { id: b!.id }, { token: a!.token });
+    expect(un.data!.unfollow).toEqual({
+      user: { id: b!.id, followerCount: 0, viewerIsFollowing: false },
+      viewer: { id: a!.id, followingCount: 0 },
+    });
+    const unAgain = await stack.gql<UnfollowResult>(UNFOLLOW, { id: b!.id }, { token: a!.token });
     expect(unAgain.errors).toBeUndefined();
-    expect(unAgain.data!.unfollow.followerCount).toBe(0);
+    expect(unAgain.data!.unfollow.user.followerCount).toBe(0);
     expect(await counts(a!)).toEqual({ followerCount: 0, followingCount: 0 });
   });
 
