@@ -76,7 +76,7 @@ export interface FeedPage {
 const MAX_ROUNDS = 4;
 /**
  * Timeline entries read beyond the page in the first round, so that a few deleted posts
- * awaiting removal or hidden authors' entries do not cost a second round.
+ * awaiting their removal from the timeline do not cost a second round.
  */
 const SPARE_ENTRIES = 9;
 
