@@ -1,10 +1,12 @@
 // The media janitor: deletes media never attached to a post within the grace period, the
-// objects of deleted posts, with their rows, and upload originals left after their upload
-// ended (a late PUT to a presigned URL). Safe with several replicas: rows are
+// objects of deleted posts, with their rows, upload originals left after their upload
+// ended (a late PUT to a presigned URL), and queued objects a request could not delete
+// (replaced avatars, crops of an avatar change that never committed: object-trash.ts). Safe with several replicas: rows are
 // claimed with FOR UPDATE SKIP LOCKED, and the objects are deleted while the claim holds,
 // so a createPost racing the janitor either attaches the media first (and the janitor
 // skips it) or waits and then finds the media gone (NOT_FOUND).
 import type { AppContext } from './context.js';
+import { deleteDueObjects } from './object-trash.js';
 import { uploadKeyMediaId } from './uploads/records.js';
 import { UPLOAD_PREFIX } from './storage/keys.js';
 
@@ -15,6 +17,8 @@ export interface JanitorPass {
   purgedPosts: number;
   /** Upload originals removed whose upload was over (completed, failed or gone). */
   strayUploads: number;
+  /** Queued objects deleted (posts.object_trash rows that were due). */
+  trashedObjects: number;
 }
 
 // pg returns bigint columns as decimal strings.
@@ -160,7 +164,12 @@ export async function runJanitorOnce(
 ): Promise<JanitorPass> {
   const graceHours = opts.graceHours ?? app.settings.MEDIA_ORPHAN_GRACE_HOURS;
   const batchSize = opts.batchSize ?? 100;
-  const pass: JanitorPass = { orphanedMedia: 0, purgedPosts: 0, strayUploads: 0 };
+  const pass: JanitorPass = {
+    orphanedMedia: 0,
+    purgedPosts: 0,
+    strayUploads: 0,
+    trashedObjects: 0,
+  };
   for (;;) {
     const n = await collectOrphans(app, graceHours, batchSize);
     pass.orphanedMedia += n;
@@ -169,6 +178,11 @@ export async function runJanitorOnce(
   for (;;) {
     const n = await purgeDeletedPosts(app, batchSize);
     pass.purgedPosts += n;
+    if (n < batchSize) break;
+  }
+  for (;;) {
+    const n = await deleteDueObjects(app, batchSize);
+    pass.trashedObjects += n;
     if (n < batchSize) break;
   }
   pass.strayUploads = await sweepUploads(app, batchSize);
@@ -188,7 +202,7 @@ export function startJanitor(app: AppContext): Janitor {
     if (running) return;
     running = runJanitorOnce(app)
       .then((pass) => {
-        if (pass.orphanedMedia || pass.purgedPosts || pass.strayUploads)
+        if (pass.orphanedMedia || pass.purgedPosts || pass.strayUploads || pass.trashedObjects)
           app.logger.info(pass, 'media janitor pass');
       })
       .catch((err: unknown) => app.logger.warn({ err }, 'media janitor pass failed'))

@@ -24,7 +24,13 @@ export interface PostLoaders {
   postCountByAuthor: DataLoader<bigint, number, string>;
   /** A page of an author's posts, newest first. */
   authorPage: DataLoader<AuthorPageKey, PostRow[], string>;
+  /** Each user's avatar (its square crops), or null. */
+  avatarByUser: DataLoader<bigint, MediaDisplayRow | null, string>;
+  /** Media items by id with their owner and status (media(id) shows only the viewer's own). */
+  mediaById: DataLoader<bigint, OwnedMediaRow | null, string>;
 }
+
+export type OwnedMediaRow = MediaDisplayRow & { ownerId: bigint; status: string };
 
 // The hot read path (every feed page resolves 20 posts and their carousels) runs plain SQL
 // on the pg pool: through Prisma's client-side query compiler the same two queries cost
@@ -37,6 +43,7 @@ interface PostSql {
   created_at: Date;
   deleted_at: Date | null;
   purged_at: Date | null;
+  edited_at: Date | null;
 }
 
 const toPost = (r: PostSql): PostRow => ({
@@ -47,6 +54,7 @@ const toPost = (r: PostSql): PostRow => ({
   createdAt: r.created_at,
   deletedAt: r.deleted_at,
   purgedAt: r.purged_at,
+  editedAt: r.edited_at,
 });
 
 interface MediaSql {
@@ -81,7 +89,7 @@ const toMedia = (r: MediaSql): MediaDisplayRow => ({
 // Named statements (prepared once per connection) with their columns spelled out: a
 // prepared `SELECT *` would fail on old connections once a migration adds a column.
 const POST_COLUMNS =
-  'p.id, p.author_id, p.caption, p.hashtags, p.created_at, p.deleted_at, p.purged_at';
+  'p.id, p.author_id, p.caption, p.hashtags, p.created_at, p.deleted_at, p.purged_at, p.edited_at';
 // Only what a client's view needs: every feed page reads 20 carousels, and each further
 // column (dates, arrays, bigints) is parsed per row.
 const MEDIA_COLUMNS = `m.id, m.type, m.mime_type, m.width, m.height, m.duration_seconds, m.blurhash,
@@ -91,7 +99,7 @@ const MEDIA_COLUMNS = `m.id, m.type, m.mime_type, m.width, m.height, m.duration_
 const postsWithMediaById = statement(
   'posts_with_media_by_id',
   `SELECT p.id AS post_id, p.author_id, p.caption, p.hashtags, p.created_at, p.deleted_at,
-          p.purged_at, ${MEDIA_COLUMNS}
+          p.purged_at, p.edited_at, ${MEDIA_COLUMNS}
    FROM posts.posts p
    LEFT JOIN posts.post_media pm ON pm.post_id = p.id
    LEFT JOIN posts.media m ON m.id = pm.media_id
@@ -103,6 +111,17 @@ const mediaByPost = statement(
   `SELECT pm.post_id, ${MEDIA_COLUMNS}
    FROM posts.post_media pm JOIN posts.media m ON m.id = pm.media_id
    WHERE pm.post_id = ANY($1::bigint[]) ORDER BY pm.post_id, pm.position`,
+);
+const avatarsByUser = statement(
+  'avatars_by_user',
+  `SELECT a.user_id AS post_id, ${MEDIA_COLUMNS}
+   FROM posts.avatars a JOIN posts.media m ON m.id = a.media_id
+   WHERE a.user_id = ANY($1::bigint[])`,
+);
+const mediaWithOwner = statement(
+  'media_with_owner',
+  `SELECT m.id AS post_id, m.owner_id, m.status, ${MEDIA_COLUMNS}
+   FROM posts.media m WHERE m.id = ANY($1::bigint[])`,
 );
 const postCounts = statement(
   'post_counts',
@@ -155,6 +174,29 @@ export async function getMediaByPost(
     byPost.set(r.post_id, list);
   }
   return postIds.map((id) => byPost.get(id.toString()) ?? []);
+}
+
+// Both reuse MediaSql's post_id column for the key they are looked up by.
+async function getAvatars(db: Queryable, userIds: readonly bigint[]) {
+  const { rows } = await db.query<MediaSql>(avatarsByUser([[...new Set(userIds.map(String))]]));
+  const byUser = new Map(rows.map((r) => [r.post_id, toMedia(r)]));
+  return userIds.map((id) => byUser.get(id.toString()) ?? null);
+}
+
+async function getMediaWithOwner(
+  db: Queryable,
+  ids: readonly bigint[],
+): Promise<(OwnedMediaRow | null)[]> {
+  const { rows } = await db.query<MediaSql & { owner_id: string; status: string }>(
+    mediaWithOwner([[...new Set(ids.map(String))]]),
+  );
+  const byId = new Map(
+    rows.map((r) => [
+      r.post_id,
+      { ...toMedia(r), ownerId: BigInt(r.owner_id), status: r.status },
+    ]),
+  );
+  return ids.map((id) => byId.get(id.toString()) ?? null);
 }
 
 async function getPostCounts(db: Queryable, authorIds: readonly bigint[]) {
@@ -225,5 +267,13 @@ export function createLoaders(db: Queryable): PostLoaders {
         cacheKeyFn: (k) => `${k.authorId}:${k.beforeId ?? ''}:${k.limit}`,
       },
     ),
+    avatarByUser: new DataLoader((ids) => getAvatars(db, ids), {
+      maxBatchSize: 500,
+      cacheKeyFn: (id) => id.toString(),
+    }),
+    mediaById: new DataLoader((ids) => getMediaWithOwner(db, ids), {
+      maxBatchSize: 500,
+      cacheKeyFn: (id) => id.toString(),
+    }),
   };
 }

@@ -1,12 +1,17 @@
-// Creating and deleting posts. A post, its carousel rows, the media's attachment, the
-// author's counter and the outbox event commit together or not at all.
+// Creating, editing and deleting posts. A post, its carousel rows, the media's attachment,
+// the author's counter and the outbox event commit together or not at all.
 import { badInput, conflict, forbidden, notFound } from '../../../lib/contracts/errors.js';
-import type { PostCreatedV1, PostDeletedV1 } from '../../../lib/contracts/events.js';
+import type {
+  MediaSummaryV1,
+  PostCreatedV1,
+  PostDeletedV1,
+  PostUpdatedV1,
+} from '../../../lib/contracts/events.js';
 import { extractHashtags } from '../../../lib/contracts/hashtags.js';
 import { enqueue } from '../../../lib/platform/outbox/outbox.js';
 import type { AppContext } from './context.js';
 import type { PostRow } from './loaders.js';
-import type { CreatePostInput } from './validation.js';
+import type { CreatePostInput, UpdatePostInput } from './validation.js';
 
 interface LockedMedia {
   id: bigint;
@@ -16,6 +21,7 @@ interface LockedMedia {
   width: number | null;
   height: number | null;
   attached_at: Date | null;
+  is_avatar: boolean;
 }
 
 export async function createPost(
@@ -27,9 +33,10 @@ export async function createPost(
   return app.prisma.$transaction(async (tx) => {
     // Locks the media against a concurrent createPost or janitor pass.
     const rows = await tx.$queryRaw<LockedMedia[]>`
-      SELECT id, owner_id, status, type, width, height, attached_at
-      FROM posts.media WHERE id = ANY(${input.mediaIds}::bigint[])
-      ORDER BY id FOR UPDATE`;
+      SELECT m.id, m.owner_id, m.status, m.type, m.width, m.height, m.attached_at,
+        EXISTS (SELECT 1 FROM posts.avatars a WHERE a.media_id = m.id) AS is_avatar
+      FROM posts.media m WHERE m.id = ANY(${input.mediaIds}::bigint[])
+      ORDER BY m.id FOR UPDATE OF m`;
     const byId = new Map(rows.map((r) => [r.id, r]));
     const media = input.mediaIds.map((id, i) => {
       const m = byId.get(id);
@@ -48,7 +55,10 @@ export async function createPost(
           `mediaIds[${i}]`,
         );
       if (m.attached_at)
-        throw conflict(`mediaIds[${i}] is already used in a post`, `mediaIds[${i}]`);
+        throw conflict(
+          `mediaIds[${i}] is ${m.is_avatar ? 'your avatar' : 'already used in a post'}`,
+          `mediaIds[${i}]`,
+        );
     });
 
     const post = await tx.post.create({
@@ -81,6 +91,81 @@ export async function createPost(
     return post;
   });
 }
+
+interface PostSqlRow {
+  id: bigint;
+  author_id: bigint;
+  caption: string | null;
+  hashtags: string[];
+  created_at: Date;
+  deleted_at: Date | null;
+  purged_at: Date | null;
+  edited_at: Date | null;
+}
+
+/**
+ * Replaces the caption (and so the hashtags) of the author's post and publishes
+ * post.updated with the whole post as it is now. An unchanged caption changes nothing.
+ */
+export async function updatePost(
+  app: AppContext,
+  viewerId: bigint,
+  input: UpdatePostInput,
+): Promise<PostRow> {
+  const hashtags = extractHashtags(input.caption);
+  return app.prisma.$transaction(async (tx) => {
+    const rows = await tx.$queryRaw<PostSqlRow[]>`
+      SELECT id, author_id, caption, hashtags, created_at, deleted_at, purged_at, edited_at
+      FROM posts.posts WHERE id = ${input.id} AND deleted_at IS NULL FOR UPDATE`;
+    const current = rows[0];
+    if (!current) throw notFound('Post not found');
+    if (current.author_id !== viewerId) throw forbidden('You can only edit your own posts');
+    if (current.caption === input.caption) return toPostRow(current);
+    // Strictly later than the last version (creation or edit), even within one millisecond:
+    // consumers keep the newest version by this time.
+    const updated = await tx.$queryRaw<PostSqlRow[]>`
+      UPDATE posts.posts SET caption = ${input.caption}, hashtags = ${hashtags},
+        edited_at = greatest(date_trunc('milliseconds', clock_timestamp()),
+                             coalesce(edited_at, created_at) + interval '1 millisecond')
+      WHERE id = ${input.id}
+      RETURNING id, author_id, caption, hashtags, created_at, deleted_at, purged_at, edited_at`;
+    const post = updated[0]!;
+    const media = await tx.$queryRaw<
+      { id: bigint; type: string | null; width: number | null; height: number | null }[]
+    >`
+      SELECT m.id, m.type, m.width, m.height
+      FROM posts.post_media pm JOIN posts.media m ON m.id = pm.media_id
+      WHERE pm.post_id = ${input.id} ORDER BY pm.position`;
+    const payload: PostUpdatedV1 = {
+      v: 1,
+      postId: post.id.toString(),
+      authorId: post.author_id.toString(),
+      createdAt: post.created_at.toISOString(),
+      caption: post.caption ?? '',
+      hashtags,
+      media: media.map((m): MediaSummaryV1 => ({
+        id: m.id.toString(),
+        type: m.type === 'VIDEO' ? 'video' : 'image',
+        width: m.width,
+        height: m.height,
+      })),
+      updatedAt: post.edited_at!.toISOString(),
+    };
+    await enqueue(tx, 'posts', 'post.updated', payload);
+    return toPostRow(post);
+  });
+}
+
+const toPostRow = (r: PostSqlRow): PostRow => ({
+  id: r.id,
+  authorId: r.author_id,
+  caption: r.caption,
+  hashtags: r.hashtags,
+  createdAt: r.created_at,
+  deletedAt: r.deleted_at,
+  purgedAt: r.purged_at,
+  editedAt: r.edited_at,
+});
 
 /** Soft-deletes the post (gone for readers at once); its objects are removed afterwards. */
 export async function deletePost(app: AppContext, viewerId: bigint, postId: bigint): Promise<void> {

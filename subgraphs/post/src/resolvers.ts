@@ -2,7 +2,7 @@
 // codes it answers with (the gateway adds per-IP and per-user rate limits, and its upload
 // limit on createUpload).
 import { DateTimeScalar } from '../../../lib/contracts/scalars.js';
-import { unauthenticated } from '../../../lib/contracts/errors.js';
+import { forbidden, notFound, unauthenticated } from '../../../lib/contracts/errors.js';
 import { parseId, tryParseId } from '../../../lib/contracts/ids.js';
 import type { Resolvers } from '../../../lib/platform/http/subgraph.js';
 import {
@@ -14,14 +14,28 @@ import {
 import type { RequestContext } from './context.js';
 import type { PostRow } from './loaders.js';
 import { toMediaView } from './media-view.js';
-import { createPost, deletePost } from './posts.js';
+import { setAvatar } from './avatars.js';
+import { createPost, deletePost, updatePost } from './posts.js';
 import { purgePost } from './janitor.js';
 import { completeUpload, createUpload } from './uploads/direct.js';
-import { parseCreatePost, parseCreateUpload } from './validation.js';
+import { parseCreatePost, parseCreateUpload, parseUpdatePost } from './validation.js';
 
 function requireViewer(ctx: RequestContext): bigint {
   if (!ctx.viewer.userId) throw unauthenticated();
   return parseId(ctx.viewer.userId, 'viewer');
+}
+
+/**
+ * The post the viewer may change: NOT_FOUND when it does not exist for them (unknown,
+ * deleted, or its author's posts are hidden from them), FORBIDDEN when it is someone else's.
+ * The write re-checks under its row lock.
+ */
+async function ownPost(ctx: RequestContext, viewerId: bigint, id: bigint): Promise<void> {
+  const post = await ctx.loaders.postById.load(id.toString());
+  if (!post) throw notFound('Post not found');
+  if (post.authorId === viewerId) return;
+  if (await ctx.contentHidden.load(post.authorId.toString())) throw notFound('Post not found');
+  throw forbidden('You can only change your own posts');
 }
 
 const postCursor = (p: PostRow) => encodeCursor([p.id.toString()]);
@@ -31,9 +45,24 @@ export const resolvers: Resolvers<RequestContext> = {
   DateTime: DateTimeScalar,
 
   Query: {
-    // anyone; null for unknown, malformed or deleted ids
-    post: (_p, args: { id: string }, ctx: RequestContext) =>
-      tryParseId(args.id) === null ? null : ctx.loaders.postById.load(args.id),
+    // anyone | null for unknown, malformed or deleted ids, and for posts whose author's
+    // content is hidden from the viewer (one batched visibility call per request)
+    post: async (_p, args: { id: string }, ctx: RequestContext) => {
+      if (tryParseId(args.id) === null) return null;
+      const post = await ctx.loaders.postById.load(args.id);
+      if (!post || (await ctx.contentHidden.load(post.authorId.toString()))) return null;
+      return post;
+    },
+
+    // the owner only | null for others' media, unknown or malformed ids, media not READY
+    // (still uploading, or failed), and when signed out
+    media: async (_p, args: { id: string }, ctx: RequestContext) => {
+      const id = tryParseId(args.id);
+      if (id === null || !ctx.viewer.userId) return null;
+      const m = await ctx.loaders.mediaById.load(id);
+      if (!m || m.ownerId.toString() !== ctx.viewer.userId || m.status !== 'READY') return null;
+      return toMediaView(ctx.app.storage, m);
+    },
   },
 
   Mutation: {
@@ -76,11 +105,28 @@ export const resolvers: Resolvers<RequestContext> = {
       return post;
     },
 
+    // the post's author | caption <= 2,200 characters, null or empty clears |
+    // UNAUTHENTICATED, BAD_USER_INPUT (id, caption), NOT_FOUND (unknown, deleted, or hidden
+    // from the viewer), FORBIDDEN (someone else's post)
+    updatePost: async (
+      _p,
+      args: { input: { id?: unknown; caption?: unknown } },
+      ctx: RequestContext,
+    ) => {
+      const viewerId = requireViewer(ctx);
+      const input = parseUpdatePost(args.input);
+      await ownPost(ctx, viewerId, input.id);
+      const post = await updatePost(ctx.app, viewerId, input);
+      ctx.loaders.postById.clear(post.id.toString()).prime(post.id.toString(), post);
+      return post;
+    },
+
     // the post's author | UNAUTHENTICATED, BAD_USER_INPUT (malformed id), NOT_FOUND
-    // (unknown or already deleted), FORBIDDEN (someone else's post)
+    // (unknown, already deleted, or hidden from the viewer), FORBIDDEN (someone else's post)
     deletePost: async (_p, args: { id: string }, ctx: RequestContext) => {
       const viewerId = requireViewer(ctx);
       const postId = parseId(args.id, 'id');
+      await ownPost(ctx, viewerId, postId);
       await deletePost(ctx.app, viewerId, postId);
       ctx.loaders.postById.clear(args.id);
       ctx.loaders.postCountByAuthor.clear(viewerId);
@@ -88,7 +134,26 @@ export const resolvers: Resolvers<RequestContext> = {
       purgePost(ctx.app, postId).catch((err: unknown) =>
         ctx.app.logger.warn({ err, postId: args.id }, 'purging a deleted post failed'),
       );
-      return true;
+      // postCount is read after the delete (the loader was cleared above): fresh.
+      return {
+        deletedPostId: postId.toString(),
+        viewer: { __typename: 'User', id: ctx.viewer.userId },
+      };
+    },
+
+    // signed-in user | one of the viewer's own READY images not in a post; crops of 150, 320
+    // and 640 px | UNAUTHENTICATED, BAD_USER_INPUT (mediaId: malformed, a video, processing
+    // or failed), NOT_FOUND (unknown media), FORBIDDEN (someone else's), CONFLICT (in a post)
+    setAvatar: async (_p, args: { mediaId?: string | null }, ctx: RequestContext) => {
+      const viewerId = requireViewer(ctx);
+      const mediaId =
+        args.mediaId === null || args.mediaId === undefined
+          ? null
+          : parseId(args.mediaId, 'mediaId');
+      await setAvatar(ctx.app, viewerId, mediaId);
+      ctx.loaders.avatarByUser.clear(viewerId);
+      if (mediaId !== null) ctx.loaders.mediaById.clear(mediaId);
+      return { __typename: 'User', id: viewerId.toString() };
     },
   },
 
@@ -96,6 +161,7 @@ export const resolvers: Resolvers<RequestContext> = {
     __resolveReference: (ref: { id: string }, ctx: RequestContext) =>
       tryParseId(ref.id) === null ? null : ctx.loaders.postById.load(ref.id),
     id: (p: PostRow) => p.id.toString(),
+    editedAt: (p: PostRow) => p.editedAt,
     author: (p: PostRow) => ({ __typename: 'User', id: p.authorId.toString() }),
     media: async (p: PostRow, _a, ctx: RequestContext) =>
       (await ctx.loaders.mediaByPostId.load(p.id)).map((m) => toMediaView(ctx.app.storage, m)),
@@ -104,7 +170,8 @@ export const resolvers: Resolvers<RequestContext> = {
   User: {
     __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
 
-    // anyone | first 1-100 (default 20) | BAD_USER_INPUT (first, after)
+    // anyone | first 1-100 (default 20); empty when the viewer may not see the user's posts
+    // (one batched visibility call for every user on the page) | BAD_USER_INPUT (first, after)
     posts: async (
       user: { id: string },
       args: { first?: number | null; after?: string | null },
@@ -113,7 +180,8 @@ export const resolvers: Resolvers<RequestContext> = {
       const size = pageSize(args.first);
       const after = decodeCursor(args.after, parsePostCursor);
       const authorId = tryParseId(user.id);
-      if (authorId === null) return toConnection([], size, postCursor, (p) => p, args.after);
+      if (authorId === null || (await ctx.contentHidden.load(user.id)))
+        return toConnection([], size, postCursor, (p) => p, args.after);
       const rows = await ctx.loaders.authorPage.load({
         authorId,
         beforeId: after,
@@ -126,6 +194,13 @@ export const resolvers: Resolvers<RequestContext> = {
     postCount: (user: { id: string }, _a, ctx: RequestContext) => {
       const authorId = tryParseId(user.id);
       return authorId === null ? 0 : ctx.loaders.postCountByAuthor.load(authorId);
+    },
+
+    // anyone (public, also for private accounts) | one query per page of users
+    avatar: async (user: { id: string }, _a, ctx: RequestContext) => {
+      const userId = tryParseId(user.id);
+      const m = userId === null ? null : await ctx.loaders.avatarByUser.load(userId);
+      return m ? toMediaView(ctx.app.storage, m) : null;
     },
   },
 };

@@ -1,6 +1,8 @@
 // Wires the post subgraph: clients, storage, the GraphQL route, the internal upload
 // route, the media file and fs upload routes, the outbox relay and the media janitor.
-import type { Config } from '../../../lib/config.js';
+import { subgraphUrl, type Config } from '../../../lib/config.js';
+import { baseOf } from '../../../lib/clients/internal-http.js';
+import { createGraphClient } from '../../../lib/clients/graph-client.js';
 import { createPool, createPrisma } from '../../../lib/platform/db.js';
 import { createLogger } from '../../../lib/platform/logger.js';
 import { natsProbe, postgresProbe } from '../../../lib/platform/health.js';
@@ -23,6 +25,7 @@ import { postSettings } from './settings.js';
 import { createStorage } from './storage/create-storage.js';
 import { registerMediaFileRoutes } from './storage/file-route.js';
 import { uploadGate } from './uploads/direct.js';
+import { createContentHiddenLoader } from './visibility.js';
 import { registerFsUploadRoutes } from './uploads/put-route.js';
 import { registerUploadRoute } from './uploads/rest-route.js';
 
@@ -50,6 +53,11 @@ export async function startPostService(cfg: Config, port = cfg.POST_PORT): Promi
     prisma,
     storage,
     mediaLimits: mediaLimits(cfg),
+    graph: createGraphClient({
+      baseUrl: baseOf(subgraphUrl(cfg, 'graph')),
+      caller: 'post',
+      secret: cfg.INTERNAL_SIGNING_SECRET,
+    }),
   };
 
   const http = createHttpServer({
@@ -62,7 +70,12 @@ export async function startPostService(cfg: Config, port = cfg.POST_PORT): Promi
     schemaFile: new URL('../schema.graphql', import.meta.url),
     resolvers,
     signingSecret: cfg.INTERNAL_SIGNING_SECRET,
-    context: (viewer) => ({ app, viewer, loaders: createLoaders(pool) }),
+    context: (viewer) => ({
+      app,
+      viewer,
+      loaders: createLoaders(pool),
+      contentHidden: createContentHiddenLoader(app.graph, viewer.userId),
+    }),
   });
   registerUploadRoute(http, app);
   registerInternalRoutes(http, app);

@@ -31,17 +31,20 @@ export interface CreatePostInput {
   mediaIds: bigint[];
 }
 
+/** A caption as createPost and updatePost take it: trimmed, NFC; null or "" is none. */
+export function parseCaption(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'string') throw badInput('caption must be a string', 'caption');
+  if (hasForbiddenChars(value, true))
+    throw badInput('caption contains invalid characters', 'caption');
+  const c = value.trim().normalize('NFC');
+  if (length(c) > LIMITS.captionMax)
+    throw badInput(`caption must be at most ${LIMITS.captionMax} characters`, 'caption');
+  return c === '' ? null : c;
+}
+
 export function parseCreatePost(input: { caption?: unknown; mediaIds?: unknown }): CreatePostInput {
-  let caption: string | null = null;
-  if (input.caption !== null && input.caption !== undefined) {
-    if (typeof input.caption !== 'string') throw badInput('caption must be a string', 'caption');
-    if (hasForbiddenChars(input.caption, true))
-      throw badInput('caption contains invalid characters', 'caption');
-    const c = input.caption.trim().normalize('NFC');
-    if (length(c) > LIMITS.captionMax)
-      throw badInput(`caption must be at most ${LIMITS.captionMax} characters`, 'caption');
-    caption = c === '' ? null : c;
-  }
+  const caption = parseCaption(input.caption);
   const raw = Array.isArray(input.mediaIds) ? (input.mediaIds as unknown[]) : [];
   if (raw.length < LIMITS.mediaPerPostMin || raw.length > LIMITS.mediaPerPostMax)
     throw badInput(
@@ -55,6 +58,15 @@ export function parseCreatePost(input: { caption?: unknown; mediaIds?: unknown }
     seen.add(id);
   });
   return { caption, mediaIds };
+}
+
+export interface UpdatePostInput {
+  id: bigint;
+  caption: string | null;
+}
+
+export function parseUpdatePost(input: { id?: unknown; caption?: unknown }): UpdatePostInput {
+  return { id: parseId(input.id, 'id'), caption: parseCaption(input.caption) };
 }
 
 const createUploadSchema = z.object({

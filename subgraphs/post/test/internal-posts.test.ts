@@ -31,7 +31,11 @@ it('pages live posts in id order with their captions and hashtags', async () => 
   const ada = await stack.signUp('ada');
   const ids = [];
   for (const c of ['one #A', 'two', 'three #Café #日本']) ids.push(await createPost(ada, c));
-  await stack.gql(`mutation($id: ID!) { deletePost(id: $id) }`, { id: ids[1] }, ada);
+  await stack.gql(
+    `mutation($id: ID!) { deletePost(id: $id) { deletedPostId } }`,
+    { id: ids[1] },
+    ada,
+  );
   const client = createPostClient({
     baseUrl: base,
     caller: 'search',

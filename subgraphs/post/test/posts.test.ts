@@ -165,7 +165,7 @@ describe('deletePost', () => {
   it("refuses someone else's post (FORBIDDEN) and unknown ones (NOT_FOUND)", async () => {
     const m = await stack.readyMedia(ada.id);
     const id = (await create(ada.token, { mediaIds: [m] })).data!.createPost.id;
-    const DELETE = `mutation($id: ID!) { deletePost(id: $id) }`;
+    const DELETE = `mutation($id: ID!) { deletePost(id: $id) { deletedPostId } }`;
     const r = await stack.gql(DELETE, { id }, { token: bob.token });
     expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const unknown = await stack.gql(DELETE, { id: '987654321' }, { token: ada.token });
@@ -177,7 +177,7 @@ describe('deletePost', () => {
     expect(post.data!.post).toEqual({ id });
   });
 
-  it('hides the post at once, updates postCount and publishes post.deleted', async () => {
+  it('hides the post at once, answers with the fresh postCount and publishes post.deleted', async () => {
     const carol = await stack.signUp('carol');
     const nc = await connectNats(stack.cfg, 'post-test-del');
     try {
@@ -190,12 +190,19 @@ describe('deletePost', () => {
           .postCount,
       ).toBe(1);
 
-      const del = await stack.gql<{ deletePost: boolean }>(
-        `mutation($id: ID!) { deletePost(id: $id) }`,
+      const del = await stack.gql<{
+        deletePost: { deletedPostId: string; viewer: { id: string; postCount: number } };
+      }>(
+        `mutation($id: ID!) {
+          deletePost(id: $id) { deletedPostId viewer { id postCount } }
+        }`,
         { id },
         { token: carol.token },
       );
-      expect(del.data).toEqual({ deletePost: true });
+      expect(del.errors).toBeUndefined();
+      expect(del.data).toEqual({
+        deletePost: { deletedPostId: id, viewer: { id: carol.id, postCount: 0 } },
+      });
       const gone = await stack.gql<{ post: unknown }>(`query($id: ID!) { post(id: $id) { id } }`, {
         id,
       });
@@ -206,7 +213,7 @@ describe('deletePost', () => {
           .postCount,
       ).toBe(0);
       const again = await stack.gql(
-        `mutation($id: ID!) { deletePost(id: $id) }`,
+        `mutation($id: ID!) { deletePost(id: $id) { deletedPostId } }`,
         { id },
         { token: carol.token },
       );

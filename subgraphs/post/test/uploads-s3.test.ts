@@ -64,7 +64,7 @@ describe('posts on S3 storage', () => {
     );
     expect(created.errors).toBeUndefined();
     await stack.gql(
-      `mutation($id: ID!) { deletePost(id: $id) }`,
+      `mutation($id: ID!) { deletePost(id: $id) { deletedPostId } }`,
       { id: created.data!.createPost.id },
       { token: ada.token },
     );

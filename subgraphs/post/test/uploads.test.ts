@@ -231,7 +231,7 @@ describe('carousel posts from uploads', () => {
       { token: ada.token },
     );
     const del = await stack.gql(
-      `mutation($id: ID!) { deletePost(id: $id) }`,
+      `mutation($id: ID!) { deletePost(id: $id) { deletedPostId } }`,
       { id: created.data!.createPost.id },
       { token: ada.token },
     );

@@ -84,7 +84,11 @@ export async function startSearchStack(opts: { meiliUrl?: string } = {}): Promis
       return r.data.createPost.id;
     },
     async deletePost(user, id) {
-      const r = await stack.gql(`mutation($id: ID!) { deletePost(id: $id) }`, { id }, user);
+      const r = await stack.gql(
+        `mutation($id: ID!) { deletePost(id: $id) { deletedPostId } }`,
+        { id },
+        user,
+      );
       if (!r.data) throw new Error(JSON.stringify(r.errors));
       pending.set(id, 'deleted');
     },

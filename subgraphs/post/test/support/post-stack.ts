@@ -1,8 +1,11 @@
-// Shared by the post tests: a user + post stack with filesystem storage in a temp dir,
+// Shared by the post tests: a user + graph + post stack with filesystem storage in a temp dir,
 // accounts, media rows and a way to run the janitor against the stack's database.
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { subgraphUrl } from '../../../../lib/config.js';
+import { createGraphClient } from '../../../../lib/clients/graph-client.js';
+import { baseOf } from '../../../../lib/clients/internal-http.js';
 import { createPool, createPrisma } from '../../../../lib/platform/db.js';
 import { createLogger } from '../../../../lib/platform/logger.js';
 import { startStack, type Stack } from '../../../../test/support/stack.js';
@@ -26,10 +29,14 @@ export interface PostStack extends Stack {
   localUrl(url: string): string;
 }
 
-export async function startPostStack(env: Record<string, string> = {}): Promise<PostStack> {
+/** `subgraphs`: more than user, graph (the visibility rule) and post when a test needs them. */
+export async function startPostStack(
+  env: Record<string, string> = {},
+  subgraphs: string[] = ['user', 'graph', 'post'],
+): Promise<PostStack> {
   const storageDir = await mkdtemp(path.join(os.tmpdir(), 'mosaic-post-test-'));
   const stack = await startStack({
-    subgraphs: ['user', 'post'],
+    subgraphs,
     env: { STORAGE_DIR: storageDir, MEDIA_JANITOR_INTERVAL_SECONDS: '0', ...env },
   });
   const pool = createPool({ DATABASE_URL: stack.iso.databaseUrl, DATABASE_POOL_SIZE: 2 });
@@ -41,6 +48,11 @@ export async function startPostStack(env: Record<string, string> = {}): Promise<
     prisma: createPrisma(pool),
     storage: await createStorage(stack.cfg),
     mediaLimits: mediaLimits(stack.cfg),
+    graph: createGraphClient({
+      baseUrl: baseOf(subgraphUrl(stack.cfg, 'graph')),
+      caller: 'post-test',
+      secret: stack.cfg.INTERNAL_SIGNING_SECRET,
+    }),
   };
   let n = 0;
   return {
