@@ -5,7 +5,9 @@
 #   docker run mosaic node dist/scripts/db-migrate.js
 # docker-compose.yml runs one container per service from this image.
 
-ARG NODE_IMAGE=node:24-bookworm-slim
+# An exact tag: the Node release the `node` devDependency pins (package.json), so the image
+# runs what CI tests. (Digests could not be read offline; bump both together.)
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS base
 WORKDIR /app
