@@ -24,6 +24,7 @@ import {
   requestFollow,
   setPrivate,
   signUp,
+  unblock,
   type Account,
 } from '../../../test/support/content.js';
 import { eventually, publishEvent, publishPostCreated } from '../../../test/support/events.js';
@@ -161,6 +162,10 @@ describe('a block or a removed follower takes effect on the next read', () => {
         (ids) => ids.length === 0,
       );
       expect(left).toEqual([]);
+      expect(await feedIds(reader)).toEqual([kept]);
+      // An unblock restores no follow: the posts stay out.
+      if (who === 'author') await unblock(stack, author, reader);
+      else await unblock(stack, reader, author);
       expect(await feedIds(reader)).toEqual([kept]);
     });
   }
