@@ -717,6 +717,161 @@ describe('media and posts (createUpload, completeUpload, createPost, deletePost,
   ]);
 });
 
+describe('post edits, avatars and media (updatePost, setAvatar, media)', () => {
+  const UPDATE_POST = `mutation($i: UpdatePostInput!) { updatePost(input: $i) { id } }`;
+  const SET_AVATAR = `mutation($m: ID) { setAvatar(mediaId: $m) { id } }`;
+  const MEDIA = `query($id: ID!) { media(id: $id) { id } }`;
+  let aliceVideo: string;
+  let aliceProcessing: string;
+  beforeAll(async () => {
+    const insert = (type: string, status: string) =>
+      stack.iso.query<{ id: string }>(
+        `INSERT INTO posts.media (owner_id, type, status, mime_type, storage_key)
+         VALUES ($1, $2, $3, 'video/mp4', 'm/x/video.mp4') RETURNING id::text`,
+        [alice.id, type, status],
+      );
+    aliceVideo = (await insert('VIDEO', 'READY'))[0]!.id;
+    aliceProcessing = (await insert('IMAGE', 'PROCESSING'))[0]!.id;
+  });
+  /** The media of alice's post (attached: not an avatar candidate). */
+  const attached = async () =>
+    (
+      await stack.iso.query<{ id: string }>(
+        'SELECT media_id::text AS id FROM posts.post_media WHERE post_id = $1',
+        [alicePost],
+      )
+    )[0]!.id;
+  const edit = (over: Record<string, unknown>, token?: string) =>
+    gql(UPDATE_POST, { i: { id: alicePost, caption: 'edited', ...over } }, token);
+
+  table(() => [
+    { name: 'updatePost signed out', run: () => edit({}), code: 'UNAUTHENTICATED' },
+    ...['abc', '-1', '0', '1.5', '99999999999999999999999', ...INJECTIONS].map((id) => ({
+      name: `updatePost id ${id}`,
+      run: () => edit({ id }, alice.token),
+      code: 'BAD_USER_INPUT',
+    })),
+    {
+      name: 'updatePost unknown',
+      run: () => edit({ id: '987654321' }, alice.token),
+      code: 'NOT_FOUND',
+    },
+    { name: "updatePost someone else's", run: () => edit({}, bob.token), code: 'FORBIDDEN' },
+    {
+      name: 'updatePost id wrong type',
+      run: () => edit({ id: { id: 1 } }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'updatePost no id',
+      run: () => gql(UPDATE_POST, { i: { caption: 'x' } }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'updatePost caption of 2,201',
+      run: () => edit({ caption: 'c'.repeat(2201) }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'updatePost caption of 2,201 emoji',
+      run: () => edit({ caption: emoji(2201) }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'updatePost caption with NUL',
+      run: () => edit({ caption: NUL }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'updatePost caption a number',
+      run: () => edit({ caption: 42 }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'updatePost caption lone surrogate',
+      run: () =>
+        gqlRaw(
+          `${stack.gatewayUrl}/graphql`,
+          `{"query":${JSON.stringify(UPDATE_POST)},"variables":{"i":{"id":"${alicePost}","caption":${LONE}}}}`,
+          { token: alice.token },
+        ),
+      code: 'BAD_USER_INPUT',
+    },
+
+    {
+      name: 'setAvatar signed out',
+      run: () => gql(SET_AVATAR, { m: aliceMedia }),
+      code: 'UNAUTHENTICATED',
+    },
+    {
+      name: 'setAvatar null signed out',
+      run: () => gql(SET_AVATAR, { m: null }),
+      code: 'UNAUTHENTICATED',
+    },
+    ...['abc', '-1', '0', '1.5', '99999999999999999999999', '', ...INJECTIONS].map((m) => ({
+      name: `setAvatar mediaId ${m}`,
+      run: () => gql(SET_AVATAR, { m }, alice.token),
+      code: 'BAD_USER_INPUT',
+    })),
+    {
+      name: 'setAvatar mediaId wrong type',
+      run: () => gql(SET_AVATAR, { m: { $in: [1] } }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'setAvatar unknown media',
+      run: () => gql(SET_AVATAR, { m: '987654321' }, alice.token),
+      code: 'NOT_FOUND',
+    },
+    {
+      name: "setAvatar bob's media",
+      run: () => gql(SET_AVATAR, { m: bobMedia }, alice.token),
+      code: 'FORBIDDEN',
+    },
+    {
+      name: 'setAvatar media in a post',
+      run: async () => gql(SET_AVATAR, { m: await attached() }, alice.token),
+      code: 'CONFLICT',
+    },
+    {
+      name: 'setAvatar a video',
+      run: () => gql(SET_AVATAR, { m: aliceVideo }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'setAvatar still processing',
+      run: () => gql(SET_AVATAR, { m: aliceProcessing }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+
+    ...['abc', '', '-1', '99999999999999999999999', '987654321', ...INJECTIONS].map((id) => ({
+      name: `media(${id})`,
+      run: () => gql(MEDIA, { id }, alice.token),
+      check: NOTHING('media'),
+    })),
+    {
+      name: 'media signed out',
+      run: () => gql(MEDIA, { id: aliceMedia }),
+      check: NOTHING('media'),
+    },
+    {
+      name: "media of bob's",
+      run: () => gql(MEDIA, { id: bobMedia }, alice.token),
+      check: NOTHING('media'),
+    },
+    {
+      name: 'media still processing',
+      run: () => gql(MEDIA, { id: aliceProcessing }, alice.token),
+      check: NOTHING('media'),
+    },
+    {
+      name: 'media(id) 1.5 float',
+      run: () => gql(MEDIA, { id: 1.5 }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+  ]);
+});
+
 describe('follows, feed and connections (follow, unfollow, feed, User.posts/followers/following)', () => {
   table(() => [
     ...[

@@ -77,6 +77,8 @@ export const WRITE_TABLES = [
   'posts.media',
   'posts.post_media',
   'posts.outbox',
+  'posts.avatars',
+  'posts.object_trash',
   'graph.follows',
   'graph.follow_requests',
   'graph.blocks',
@@ -101,18 +103,20 @@ export async function closeSnapshots(stack: Stack): Promise<void> {
 }
 
 /**
- * Row counts of every table a request could write, plus a digest of every user's profile
- * fields (an update changes no count).
+ * Row counts of every table a request could write, plus digests of every user's profile
+ * fields and every post's caption (an update changes no count).
  */
 export async function snapshot(stack: Stack): Promise<Record<string, number | string>> {
   const counts = WRITE_TABLES.map((t) => `SELECT '${t}' AS t, count(*)::text AS n FROM ${t}`).join(
     ' UNION ALL ',
   );
   const profiles = `SELECT 'profiles', coalesce(md5(string_agg(id::text || ':' || coalesce(display_name, '') || ':' || coalesce(bio, ''), ',' ORDER BY id)), '') FROM users.users`;
+  const captions = `SELECT 'captions', coalesce(md5(string_agg(id::text || ':' || coalesce(caption, '') || ':' || coalesce(edited_at::text, ''), ',' ORDER BY id)), '') FROM posts.posts`;
   const { rows } = await poolFor(stack).query<{ t: string; n: string }>(
-    `${counts} UNION ALL ${profiles}`,
+    `${counts} UNION ALL ${profiles} UNION ALL ${captions}`,
   );
-  return Object.fromEntries(rows.map((r) => [r.t, r.t === 'profiles' ? r.n : Number(r.n)]));
+  const digests = new Set(['profiles', 'captions']);
+  return Object.fromEntries(rows.map((r) => [r.t, digests.has(r.t) ? r.n : Number(r.n)]));
 }
 
 const ISSUER = 'mosaic';
