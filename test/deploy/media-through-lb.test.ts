@@ -307,9 +307,14 @@ describe.skipIf(!nginxBin)('lb (deploy/nginx/nginx.conf in a real nginx) serves 
     // What the post service signs: MINIO_ENDPOINT's host and /<bucket>/<key>.
     expect(signed.host).toBe(endpoint.host);
     expect(signed.pathname).toBe(`/${bucket}/${key}`);
-    const hits = await reachedMinio(() =>
-      send(lbPort, 'GET', `${mediaPrefix}${key}${signed.search}`),
-    );
+    const hits = await reachedMinio(async () => {
+      const res = await send(lbPort, 'GET', `${mediaPrefix}${key}${signed.search}`);
+      expect(res.status).toBe(200);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['content-security-policy']).toBe("default-src 'none'; sandbox");
+      // A signed URL expires: not cached for good like an unsigned one.
+      expect(res.headers['cache-control']).toBeUndefined();
+    });
     expect(hits).toHaveLength(1);
     // MinIO sees the very request the signature covers, so it verifies.
     expect(`http://${hits[0]!.headers.host}${hits[0]!.url}`).toBe(signed.toString());
