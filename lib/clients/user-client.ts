@@ -1,9 +1,27 @@
 // The user subgraph's internal API, for other subgraphs: batch-first.
 import { callInternal, type InternalClientOptions } from './internal-http.js';
 
+/** An account's searchable profile (the reindex of people search). */
+export interface UserSummary {
+  id: string;
+  username: string;
+  displayName: string | null;
+  createdAt: string;
+  /** The profile's version: user.updated events carry the same time. */
+  updatedAt: string;
+}
+
+export interface UserBatch {
+  users: UserSummary[];
+  /** Cursor of the next batch, null after the last one. */
+  next: string | null;
+}
+
 export interface UserClient {
   /** Which of these user ids exist (order kept, duplicates dropped). */
   existing(ids: readonly string[]): Promise<string[]>;
+  /** Every account in id order, `limit` (≤ 5,000) at a time from a cursor. */
+  listUsers(opts?: { after?: string | null; limit?: number }): Promise<UserBatch>;
 }
 
 export function createUserClient(opts: InternalClientOptions): UserClient {
@@ -15,5 +33,9 @@ export function createUserClient(opts: InternalClientOptions): UserClient {
       });
       return r.existing;
     },
+    listUsers: (o = {}) =>
+      callInternal<UserBatch>(opts, '/internal/v1/users', {
+        query: { after: o.after ?? undefined, limit: o.limit },
+      }),
   };
 }

@@ -5,7 +5,7 @@
 // the outboxes, plus the profile fields) and that no stack trace or internal detail leaks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jpeg } from '../../subgraphs/post/test/media-fixtures.js';
-import { createPost, readyMedia, signUp, type Account } from '../support/content.js';
+import { block, createPost, readyMedia, signUp, type Account } from '../support/content.js';
 import {
   codeOf,
   expectNoLeak,
@@ -1037,6 +1037,214 @@ describe('follows, feed and connections (follow, unfollow, feed, User.posts/foll
           },
         ]
       : []),
+  ]);
+});
+
+describe('people (updateProfile website, userById, searchUsers)', () => {
+  const BY_ID = `query($id: ID!) { userById(id: $id) { id } }`;
+  const PEOPLE = `query($q: String!, $f: Int, $a: String) { searchUsers(query: $q, first: $f, after: $a) { nodes { id } } }`;
+  const EMPTY = (r: Raw) => expect(r.json?.data?.searchUsers, r.text).toEqual({ nodes: [] });
+  /** Well-formed people-search cursors ([tier, followers, id]) that no page produces. */
+  const peopleCursors = {
+    'tier 3': b64('[3,0,"1"]'),
+    'negative followers': b64('[1,-1,"1"]'),
+    'followers past int4': b64('[1,2147483648,"1"]'),
+    'followers 1e39': b64('[1,1e39,"1"]'),
+    'id past int8': b64('[0,0,"9223372036854775808"]'),
+    'id as a number': b64('[0,0,1]'),
+  };
+  table(() => [
+    ...[
+      'javascript:alert(1)',
+      'data:text/html,<script>alert(1)</script>',
+      'ftp://files.example/',
+      'https://user:pw@example.com/',
+      'example.com',
+      'https://',
+      `https://example.com/${'a'.repeat(181)}`,
+      `https://example.com/${' x'.repeat(90)}`,
+      NUL,
+      ...INJECTIONS,
+    ].map((website) => ({
+      name: `updateProfile website ${website.slice(0, 30)}`,
+      run: () => gql(UPDATE, { i: { website } }, alice.token),
+      code: 'BAD_USER_INPUT',
+      check: (r: Raw) => expect(r.json?.errors?.[0]?.extensions?.field).toBe('website'),
+    })),
+    {
+      name: 'updateProfile website wrong type',
+      run: () => gql(UPDATE, { i: { website: 42 } }, alice.token),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'updateProfile website lone surrogate',
+      run: () =>
+        gqlRaw(
+          `${stack.gatewayUrl}/graphql`,
+          `{"query":${JSON.stringify(UPDATE)},"variables":{"i":{"website":"https://a.example/${LONE.slice(1)}}}}`,
+          { token: alice.token },
+        ),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'updateProfile website signed out',
+      run: () => gql(UPDATE, { i: { website: 'https://example.com' } }),
+      code: 'UNAUTHENTICATED',
+    },
+
+    ...['', '0', '-1', '01', '1.5', '9223372036854775808', NUL, emoji(3), ...INJECTIONS].map(
+      (id) => ({
+        name: `userById(${id.slice(0, 30)})`,
+        run: () => gql(BY_ID, { id }),
+        check: NOTHING('userById'),
+      }),
+    ),
+    {
+      name: 'userById wrong type',
+      run: () => gql(BY_ID, { id: { $gt: 0 } }),
+      code: 'BAD_USER_INPUT',
+    },
+
+    { name: 'searchUsers empty', run: () => gql(PEOPLE, { q: '' }), code: 'BAD_USER_INPUT' },
+    { name: 'searchUsers blank', run: () => gql(PEOPLE, { q: ' \t ' }), code: 'BAD_USER_INPUT' },
+    {
+      name: 'searchUsers of 201',
+      run: () => gql(PEOPLE, { q: 'q'.repeat(201) }),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'searchUsers of 201 emoji',
+      run: () => gql(PEOPLE, { q: emoji(201) }),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'searchUsers first 0',
+      run: () => gql(PEOPLE, { q: 'alice', f: 0 }),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'searchUsers first 101',
+      run: () => gql(PEOPLE, { q: 'alice', f: 101 }),
+      code: 'BAD_USER_INPUT',
+    },
+    {
+      name: 'searchUsers wrong type',
+      run: () => gql(PEOPLE, { q: ['alice'] }),
+      code: 'BAD_USER_INPUT',
+    },
+    ...Object.entries({ ...cursors(), ...searchCursors(), ...peopleCursors }).map(([k, a]) => ({
+      name: `searchUsers cursor ${k}`,
+      run: () => gql(PEOPLE, { q: 'alice', a }),
+      code: 'BAD_USER_INPUT',
+    })),
+    { name: 'searchUsers bare @', run: () => gql(PEOPLE, { q: '@' }), check: EMPTY },
+    { name: 'searchUsers @@@ !!!', run: () => gql(PEOPLE, { q: '@@@ !!!' }), check: EMPTY },
+    {
+      name: 'searchUsers zero-width only',
+      run: () => gql(PEOPLE, { q: '\u200B\u200D' }),
+      check: EMPTY,
+    },
+    ...[...INJECTIONS, NUL, RTL, ZWJ, '%', '_%_', '\\'].map((q) => ({
+      name: `searchUsers ${q.slice(0, 30)}`,
+      run: () => gql(PEOPLE, { q }),
+      check: (r: Raw) => expect(r.json?.errors, r.text).toBeUndefined(),
+    })),
+  ]);
+});
+
+describe('follow requests, blocks and private accounts (approveFollowRequest, declineFollowRequest, removeFollower, block, unblock, setAccountPrivacy, followRequests, blockedUsers)', () => {
+  const PAIR = (field: string) =>
+    `mutation($id: ID!) { ${field}(userId: $id) { user { id } viewer { id } } }`;
+  const PRIVACY = `mutation($p: Boolean!) { setAccountPrivacy(isPrivate: $p) { id isPrivate } }`;
+  const VIEWER_CONN = (field: string) =>
+    `query($f: Int, $a: String) { ${field}(first: $f, after: $a) { nodes { id } } }`;
+  // carol has blocked dave: to dave she does not exist; carol must unblock before following.
+  let carol: Account;
+  let dave: Account;
+  beforeAll(async () => {
+    carol = await signUp(stack, 'carol');
+    dave = await signUp(stack, 'dave');
+    await block(stack, carol, dave);
+  });
+
+  table(() => [
+    ...[
+      'approveFollowRequest',
+      'declineFollowRequest',
+      'removeFollower',
+      'block',
+      'unblock',
+    ].flatMap((name) => [
+      {
+        name: `${name} signed out`,
+        run: () => gql(PAIR(name), { id: bob.id }),
+        code: 'UNAUTHENTICATED',
+      },
+      ...['abc', '', '-1', '0', '9'.repeat(40), ...INJECTIONS].map((id) => ({
+        name: `${name} malformed id ${id.slice(0, 20)}`,
+        run: () => gql(PAIR(name), { id }, alice.token),
+        code: 'BAD_USER_INPUT',
+      })),
+      {
+        name: `${name} id wrong type`,
+        run: () => gql(PAIR(name), { id: [bob.id] }, alice.token),
+        code: 'BAD_USER_INPUT',
+      },
+      {
+        name: `${name} self`,
+        run: () => gql(PAIR(name), { id: alice.id }, alice.token),
+        code: 'BAD_USER_INPUT',
+      },
+      {
+        name: `${name} unknown user`,
+        run: () => gql(PAIR(name), { id: '987654321' }, alice.token),
+        code: 'NOT_FOUND',
+      },
+    ]),
+    ...['approveFollowRequest', 'declineFollowRequest'].map((name) => ({
+      name: `${name} without a pending request`,
+      run: () => gql(PAIR(name), { id: bob.id }, alice.token),
+      code: 'NOT_FOUND',
+    })),
+    ...['follow', 'unfollow', 'removeFollower', 'block', 'unblock', 'approveFollowRequest'].map(
+      (name) => ({
+        name: `${name} by a user the target has blocked`,
+        run: () => gql(PAIR(name), { id: carol.id }, dave.token),
+        code: 'NOT_FOUND',
+      }),
+    ),
+    {
+      name: 'follow someone the viewer has blocked',
+      run: () => gql(PAIR('follow'), { id: dave.id }, carol.token),
+      code: 'FORBIDDEN',
+    },
+    {
+      name: 'setAccountPrivacy signed out',
+      run: () => gql(PRIVACY, { p: true }),
+      code: 'UNAUTHENTICATED',
+    },
+    ...[null, 'yes', 1, [true]].map((p) => ({
+      name: `setAccountPrivacy isPrivate ${JSON.stringify(p)}`,
+      run: () => gql(PRIVACY, { p }, alice.token),
+      code: 'BAD_USER_INPUT',
+    })),
+    ...['followRequests', 'blockedUsers'].flatMap((field) => [
+      {
+        name: `${field} signed out`,
+        run: () => gql(VIEWER_CONN(field), {}),
+        code: 'UNAUTHENTICATED',
+      },
+      ...[0, -1, 101].map((f) => ({
+        name: `${field} first ${f}`,
+        run: () => gql(VIEWER_CONN(field), { f }, alice.token),
+        code: 'BAD_USER_INPUT',
+      })),
+      ...Object.entries(cursors()).map(([k, a]) => ({
+        name: `${field} cursor ${k}`,
+        run: () => gql(VIEWER_CONN(field), { a }, alice.token),
+        code: 'BAD_USER_INPUT',
+      })),
+    ]),
   ]);
 });
 

@@ -11,7 +11,7 @@ export interface Raw {
   headers: Headers;
   json: {
     data?: Record<string, unknown> | null;
-    errors?: { message: string; extensions?: { code?: string } }[];
+    errors?: { message: string; extensions?: { code?: string; field?: string } }[];
     code?: string;
     error?: string;
   } | null;
@@ -110,7 +110,7 @@ export async function snapshot(stack: Stack): Promise<Record<string, number | st
   const counts = WRITE_TABLES.map((t) => `SELECT '${t}' AS t, count(*)::text AS n FROM ${t}`).join(
     ' UNION ALL ',
   );
-  const profiles = `SELECT 'profiles', coalesce(md5(string_agg(id::text || ':' || coalesce(display_name, '') || ':' || coalesce(bio, ''), ',' ORDER BY id)), '') FROM users.users`;
+  const profiles = `SELECT 'profiles', coalesce(md5(string_agg(id::text || ':' || coalesce(display_name, '') || ':' || coalesce(bio, '') || ':' || coalesce(website, ''), ',' ORDER BY id)), '') FROM users.users`;
   const captions = `SELECT 'captions', coalesce(md5(string_agg(id::text || ':' || coalesce(caption, '') || ':' || coalesce(edited_at::text, ''), ',' ORDER BY id)), '') FROM posts.posts`;
   const { rows } = await poolFor(stack).query<{ t: string; n: string }>(
     `${counts} UNION ALL ${profiles} UNION ALL ${captions}`,

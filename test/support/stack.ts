@@ -1,5 +1,6 @@
 // Starts Mosaic in-process for a test file: every existing subgraph plus the gateway, on
 // ephemeral ports, against this file's own database, Redis prefix and NATS prefix.
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { parseConfig, type Config } from '../../lib/config.js';
 import { startGateway } from '../../gateway/src/server.js';
 import type { RunningService } from '../../lib/platform/http/server.js';
@@ -53,21 +54,42 @@ export interface StackOptions {
   subgraphs?: string[];
 }
 
+/** `n` distinct ports nobody listens on right now (held together, then handed back). */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const srv = createServer();
+          srv.once('error', reject);
+          srv.listen(0, '127.0.0.1', () => resolve(srv));
+        }),
+    ),
+  );
+  const ports = servers.map((srv) => (srv.address() as AddressInfo).port);
+  await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
+  return ports;
+}
+
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const { env = {}, subgraphs = SUBGRAPH_NAMES } = opts;
   const iso = await isolate();
   let cfg = parseConfig({ ...iso.env, ...(typeof env === 'function' ? env(iso) : env) });
   const running: RunningService[] = [];
   const subgraphUrls: Record<string, string> = {};
-  for (const name of subgraphs) {
-    const start = SUBGRAPHS[name];
+  // Free ports first, so that every service knows every other one's URL (subgraphUrl()),
+  // including those that start after it (user asks graph for visibility, graph asks user).
+  const ports = await freePorts(subgraphs.length);
+  for (const [i, name] of subgraphs.entries()) {
     const row = subgraphOf(name);
-    if (!start || !row) throw new Error(`unknown subgraph ${name}`);
-    const service = await start(cfg, 0);
+    if (!SUBGRAPHS[name] || !row) throw new Error(`unknown subgraph ${name}`);
+    cfg = { ...cfg, [row.urlEnv]: `http://127.0.0.1:${ports[i]}/graphql` };
+  }
+  for (const [i, name] of subgraphs.entries()) {
+    const service = await SUBGRAPHS[name]!(cfg, ports[i]);
     running.push(service);
     subgraphUrls[name] = service.url;
-    // Services started later find this one on its ephemeral port (subgraphUrl()).
-    cfg = { ...cfg, [row.urlEnv]: service.url };
   }
   const gateway = await startGateway(cfg, { port: 0, subgraphUrls });
   const gatewayUrl = gateway.url;

@@ -9,7 +9,7 @@ import type { SearchSettings } from './settings.js';
 
 export function createBackend(
   cfg: Pick<Config, 'MEILI_URL' | 'MEILI_MASTER_KEY'>,
-  settings: Pick<SearchSettings, 'MEILI_INDEX' | 'SEARCH_TEXT_CANDIDATES'>,
+  settings: Pick<SearchSettings, 'MEILI_INDEX' | 'MEILI_USERS_INDEX' | 'SEARCH_TEXT_CANDIDATES'>,
   pool: pg.Pool,
 ): SearchBackend {
   return cfg.MEILI_URL
@@ -17,6 +17,7 @@ export function createBackend(
         url: cfg.MEILI_URL,
         apiKey: cfg.MEILI_MASTER_KEY,
         index: settings.MEILI_INDEX,
+        usersIndex: settings.MEILI_USERS_INDEX,
       })
     : createPgBackend(pool, { textCandidates: settings.SEARCH_TEXT_CANDIDATES });
 }

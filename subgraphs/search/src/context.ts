@@ -1,6 +1,7 @@
 // The search subgraph's hand-wired context.
 import type pg from 'pg';
 import type { Config } from '../../../lib/config.js';
+import type { GraphClient } from '../../../lib/clients/graph-client.js';
 import type { Logger } from '../../../lib/platform/logger.js';
 import type { Viewer } from '../../../lib/auth/viewer-context.js';
 import type { SearchBackend } from './backend.js';
@@ -13,6 +14,8 @@ export interface AppContext {
   logger: Logger;
   pool: pg.Pool;
   backend: SearchBackend;
+  /** The visibility rule: results the viewer may not see are left out. */
+  graph: Pick<GraphClient, 'visibility'>;
 }
 
 export interface RequestContext {

@@ -1,12 +1,16 @@
-// Meilisearch through its official client, when MEILI_URL is set. Documents carry the
+// Meilisearch through its official client, when MEILI_URL is set. Post documents carry the
 // caption and hashtags (searchable), hashtags and authorId (filterable) and createdAt
 // (sortable, epoch ms). Ranking: Meilisearch's relevance rules, then newest first.
-// Ids are strings: post ids do not fit the float64 numbers Meilisearch stores.
+// People go to an index of their own: folded username and display name (searchable, folded
+// as in Postgres), follower count (ranking). Ids are strings: ids do not fit the float64
+// numbers Meilisearch stores.
 import { Meilisearch, type Index } from 'meilisearch';
 import { encodeCursor, decodeCursor } from '../../../lib/contracts/pagination.js';
 import type { SearchBackend, SearchPage } from './backend.js';
 import type { IndexedPost } from './index-store.js';
 import { offsetCursor } from './query.js';
+import { foldName } from './user-query.js';
+import type { IndexedUser } from './user-store.js';
 
 interface PostDoc {
   id: string;
@@ -15,6 +19,22 @@ interface PostDoc {
   hashtags: string[];
   createdAt: number;
 }
+
+interface UserDoc {
+  id: string;
+  username: string;
+  usernameKey: string;
+  nameKey: string;
+  followerCount: number;
+}
+
+const toUserDoc = (u: IndexedUser): UserDoc => ({
+  id: u.id,
+  username: u.username,
+  usernameKey: foldName(u.username),
+  nameKey: foldName(u.displayName ?? ''),
+  followerCount: u.followerCount,
+});
 
 /** Offsets beyond this are not served (Meilisearch's maxTotalHits, raised from 1,000). */
 const MAX_TOTAL_HITS = 10_000;
@@ -34,6 +54,8 @@ export function createMeiliBackend(opts: {
   url: string;
   apiKey?: string;
   index: string;
+  /** The people index. */
+  usersIndex: string;
   /** Per HTTP request; writes only enqueue tasks, so every call should be quick. */
   timeoutMs?: number;
 }): SearchBackend {
@@ -44,6 +66,7 @@ export function createMeiliBackend(opts: {
     timeout: opts.timeoutMs ?? 5000,
   });
   const index: Index<PostDoc> = client.index<PostDoc>(opts.index);
+  const users: Index<UserDoc> = client.index<UserDoc>(opts.usersIndex);
 
   async function page(
     q: string,
@@ -57,13 +80,17 @@ export function createMeiliBackend(opts: {
       ...params,
       offset,
       limit: limit + 1,
-      attributesToRetrieve: ['id'],
+      attributesToRetrieve: ['id', 'authorId'],
       // Every word must match, as with Postgres (the contract tests hold both to it).
       matchingStrategy: 'all',
     });
     const docs = res.hits.slice(0, limit);
     return {
-      hits: docs.map((d, i) => ({ id: BigInt(d.id), cursor: encodeCursor([offset + i + 1]) })),
+      hits: docs.map((d, i) => ({
+        id: BigInt(d.id),
+        ownerId: d.authorId,
+        cursor: encodeCursor([offset + i + 1]),
+      })),
       hasNextPage: res.hits.length > limit,
     };
   }
@@ -89,10 +116,42 @@ export function createMeiliBackend(opts: {
           pagination: { maxTotalHits: MAX_TOTAL_HITS },
         })
         .waitTask();
+      await client.createIndex(opts.usersIndex, { primaryKey: 'id' }).waitTask();
+      await users
+        .updateSettings({
+          searchableAttributes: ['usernameKey', 'nameKey'],
+          // An exact word (the whole username) before a prefix, typos after both, then the
+          // most followed: the Postgres tiers, as close as Meilisearch's rules come.
+          rankingRules: ['words', 'typo', 'exactness', 'followerCount:desc', 'attribute'],
+          pagination: { maxTotalHits: MAX_TOTAL_HITS },
+        })
+        .waitTask();
     },
     searchText: (words, after, limit) => page(words.join(' '), {}, after, limit),
     byHashtag: (tag, after, limit) =>
       page('', { filter: `hashtags = ${quote(tag)}`, sort: ['createdAt:desc'] }, after, limit),
+    async searchUsers(key, after, limit) {
+      const offset = decodeCursor(after, offsetCursor(MAX_TOTAL_HITS)) ?? 0;
+      if (offset >= MAX_TOTAL_HITS) return { hits: [], hasNextPage: false };
+      const res = await users.search(key, {
+        offset,
+        limit: limit + 1,
+        attributesToRetrieve: ['id'],
+        matchingStrategy: 'all',
+      });
+      return {
+        hits: res.hits.slice(0, limit).map((d, i) => ({
+          id: BigInt(d.id),
+          ownerId: d.id,
+          cursor: encodeCursor([offset + i + 1]),
+        })),
+        hasNextPage: res.hits.length > limit,
+      };
+    },
+    async upsertUsers(list) {
+      if (list.length === 0) return;
+      await users.addDocuments(list.map(toUserDoc));
+    },
     async upsert(posts) {
       if (posts.length === 0) return;
       await index.addDocuments(posts.map(toDoc));
@@ -105,7 +164,7 @@ export function createMeiliBackend(opts: {
       // Every write to this index by any process, not only this one's.
       for (let i = 0; i < 600; i++) {
         const pending = await client.tasks.getTasks({
-          indexUids: [opts.index],
+          indexUids: [opts.index, opts.usersIndex],
           statuses: ['enqueued', 'processing'],
           limit: 1,
         });

@@ -1,50 +1,106 @@
-// The search subgraph's operations. Posts come back as references; the post subgraph
-// resolves a whole page in one batched call through federation.
+// The search subgraph's operations. Posts and users come back as references; their
+// subgraphs resolve a whole page in one batched call through federation. Results the viewer
+// may not see (graph.visibility) are left out, never reported: a page is filled from further
+// results instead, with one visibility call per batch fetched.
+import { MAX_VISIBILITY_IDS } from '../../../lib/clients/graph-client.js';
 import { badInput } from '../../../lib/contracts/errors.js';
 import {
   continuesEarlierPage,
   pageSize,
-  toConnection,
   type Connection,
 } from '../../../lib/contracts/pagination.js';
 import type { Resolvers } from '../../../lib/platform/http/subgraph.js';
 import type { SearchHit, SearchPage } from './backend.js';
-import type { AppContext, RequestContext } from './context.js';
+import type { RequestContext } from './context.js';
 import { hashtagCount, liveAmong, suggestHashtags } from './index-store.js';
 import { parseHashtagName, parseQuery } from './query.js';
+import { parseUserQuery } from './user-query.js';
 
-type PostRef = { id: string };
+type Ref = { id: string };
+
+/** Batches fetched per page at most when results are left out (each: one visibility call). */
+export const MAX_ROUNDS_PER_PAGE = 3;
 
 /**
- * A page as a connection. Results from an engine other than search.posts itself are
- * checked against it, so a post whose deletion was indexed never appears (the post
- * subgraph would resolve it to null, which a non-null edge cannot carry).
+ * One page of `size` results the viewer may see. Each round fetches up to twice what is
+ * still missing (plus one, to know whether more follow), and `admit` keeps what may be
+ * shown. Cursors are the backend's, so a page continues exactly after the last result it
+ * shows. When the rounds run out before the page is full (almost everything hidden), the
+ * page is shorter and its endCursor is that of the last result looked at, so the next
+ * page never reads the same hidden results again.
  */
-async function toPostConnection(
-  app: AppContext,
-  page: SearchPage,
+async function visiblePage(
+  fetch: (after: string | null, limit: number) => Promise<SearchPage>,
+  admit: (hits: SearchHit[]) => Promise<SearchHit[]>,
+  size: number,
   after: string | null | undefined,
-): Promise<Connection<PostRef>> {
-  let hits = page.hits;
-  if (app.backend.name !== 'postgres') {
-    const live = await liveAmong(
-      app.pool,
-      hits.map((h) => h.id),
-    );
-    hits = hits.filter((h) => live.has(String(h.id)));
+): Promise<Connection<Ref>> {
+  const kept: SearchHit[] = [];
+  let cursor = after ?? null;
+  let more = true;
+  for (let round = 0; round < MAX_ROUNDS_PER_PAGE && more && kept.length <= size; round++) {
+    const missing = size + 1 - kept.length;
+    const batch = await fetch(cursor, Math.min(2 * missing, MAX_VISIBILITY_IDS));
+    if (batch.hits.length > 0) kept.push(...(await admit(batch.hits)));
+    cursor = batch.hits.at(-1)?.cursor ?? cursor;
+    more = batch.hasNextPage && batch.hits.length > 0;
   }
-  // toConnection reads hasNextPage from one extra row; add a marker row when there is more.
-  const rows: (SearchHit | null)[] = page.hasNextPage ? [...hits, null] : hits;
-  return toConnection(
-    rows,
-    hits.length,
-    (h) => h!.cursor,
-    (h) => ({ id: String(h!.id) }),
-    after,
-  );
+  const page = kept.slice(0, size);
+  const edges = page.map((h) => ({ cursor: h.cursor, node: { id: String(h.id) } }));
+  const cutShort = kept.length <= size && more;
+  return {
+    edges,
+    nodes: edges.map((e) => e.node),
+    pageInfo: {
+      hasNextPage: kept.length > size || more,
+      hasPreviousPage: continuesEarlierPage(after),
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: cutShort ? cursor : (edges.at(-1)?.cursor ?? null),
+    },
+  };
 }
 
-const emptyConnection = (after: string | null | undefined): Connection<PostRef> => ({
+/** Owners (authors, or the users themselves) among the hits, without the viewer. */
+const ownersOf = (hits: SearchHit[], viewerId: string | null) =>
+  [...new Set(hits.map((h) => h.ownerId))].filter((id) => id !== viewerId);
+
+/**
+ * Posts the viewer may see: live in search.posts (checked when the results come from an
+ * engine other than that table, so a post whose deletion was indexed never appears: the
+ * post subgraph would resolve it to null, which a non-null edge cannot carry), and by an
+ * author whose content is not hidden from the viewer (private and not followed, blocks).
+ */
+function admitPosts(ctx: RequestContext) {
+  const { app } = ctx;
+  const viewerId = ctx.viewer.userId ?? null;
+  return async (hits: SearchHit[]): Promise<SearchHit[]> => {
+    let live = hits;
+    if (app.backend.name !== 'postgres') {
+      const ids = await liveAmong(
+        app.pool,
+        hits.map((h) => h.id),
+      );
+      live = hits.filter((h) => ids.has(String(h.id)));
+    }
+    const owners = ownersOf(live, viewerId);
+    if (owners.length === 0) return live;
+    const hidden = new Set((await app.graph.visibility(viewerId, owners)).contentHidden);
+    return live.filter((h) => !hidden.has(h.ownerId));
+  };
+}
+
+/** Users the viewer may find: all but those who have blocked the viewer (signed out: all). */
+function admitUsers(ctx: RequestContext) {
+  const viewerId = ctx.viewer.userId ?? null;
+  return async (hits: SearchHit[]): Promise<SearchHit[]> => {
+    const others = ownersOf(hits, viewerId);
+    if (viewerId === null || others.length === 0) return hits;
+    const hidden = new Set((await ctx.app.graph.visibility(viewerId, others)).profileHidden);
+    return hits.filter((h) => !hidden.has(h.ownerId));
+  };
+}
+
+const emptyConnection = (after: string | null | undefined): Connection<Ref> => ({
   edges: [],
   nodes: [],
   pageInfo: {
@@ -64,6 +120,7 @@ export const resolvers: Resolvers<RequestContext> = {
   Query: {
     // anyone | query 1-200 characters, first 1-100 (default 20) | BAD_USER_INPUT (empty or
     // too long query, invalid hashtag, first, malformed cursor). Only punctuation → empty page.
+    // Posts whose author's content is hidden from the viewer are left out.
     searchPosts: async (
       _p,
       args: { query: string; first?: number | null; after?: string | null },
@@ -73,11 +130,32 @@ export const resolvers: Resolvers<RequestContext> = {
       const q = parseQuery(args.query);
       const { backend } = ctx.app;
       if (q.kind === 'nothing') return emptyConnection(args.after);
-      const page =
+      const fetch =
         q.kind === 'hashtag'
-          ? await backend.byHashtag(q.tag, args.after ?? null, size)
-          : await backend.searchText(q.words, args.after ?? null, size);
-      return toPostConnection(ctx.app, page, args.after);
+          ? (after: string | null, limit: number) => backend.byHashtag(q.tag, after, limit)
+          : (after: string | null, limit: number) => backend.searchText(q.words, after, limit);
+      return visiblePage(fetch, admitPosts(ctx), size, args.after);
+    },
+
+    // anyone | query 1-200 characters ("@name" too), first 1-100 (default 20) |
+    // BAD_USER_INPUT (empty or too long query, first, malformed cursor). No letter or digit →
+    // empty page. Exact username, then prefixes, then close spellings; most followed first
+    // within each. Users who have blocked the viewer are left out.
+    searchUsers: async (
+      _p,
+      args: { query: string; first?: number | null; after?: string | null },
+      ctx: RequestContext,
+    ) => {
+      const size = pageSize(args.first);
+      const q = parseUserQuery(args.query);
+      if (q.kind === 'nothing') return emptyConnection(args.after);
+      const { backend } = ctx.app;
+      return visiblePage(
+        (after, limit) => backend.searchUsers(q.key, after, limit),
+        admitUsers(ctx),
+        size,
+        args.after,
+      );
     },
 
     // anyone | name with or without '#', at most 200 characters | BAD_USER_INPUT (not a hashtag).
@@ -108,15 +186,21 @@ export const resolvers: Resolvers<RequestContext> = {
   },
 
   Hashtag: {
-    // anyone | first 1-100 (default 20) | BAD_USER_INPUT (first, malformed cursor). Newest first.
+    // anyone | first 1-100 (default 20) | BAD_USER_INPUT (first, malformed cursor). Newest
+    // first; posts whose author's content is hidden from the viewer are left out.
     posts: async (
       tag: HashtagView,
       args: { first?: number | null; after?: string | null },
       ctx: RequestContext,
     ) => {
       const size = pageSize(args.first);
-      const page = await ctx.app.backend.byHashtag(tag.name, args.after ?? null, size);
-      return toPostConnection(ctx.app, page, args.after);
+      const { backend } = ctx.app;
+      return visiblePage(
+        (after, limit) => backend.byHashtag(tag.name, after, limit),
+        admitPosts(ctx),
+        size,
+        args.after,
+      );
     },
   },
 };

@@ -1,7 +1,9 @@
 // Wires the search subgraph: the search backend (Postgres full-text or Meilisearch), the
 // GraphQL route and the indexer (a durable JetStream consumer), which can also run on
 // replicas of its own (`search-worker`).
-import type { Config } from '../../../lib/config.js';
+import { subgraphUrl, type Config } from '../../../lib/config.js';
+import { createGraphClient } from '../../../lib/clients/graph-client.js';
+import { baseOf } from '../../../lib/clients/internal-http.js';
 import { createPool } from '../../../lib/platform/db.js';
 import { createLogger, type Logger } from '../../../lib/platform/logger.js';
 import { natsProbe, postgresProbe } from '../../../lib/platform/health.js';
@@ -29,7 +31,12 @@ export async function createSearchApp(cfg: Config, logger: Logger): Promise<AppC
   const pool = createPool(cfg);
   const backend = createBackend(cfg, settings, pool);
   await backend.prepare();
-  return { cfg, settings, logger, pool, backend };
+  const graph = createGraphClient({
+    baseUrl: baseOf(subgraphUrl(cfg, 'graph')),
+    caller: 'search',
+    secret: cfg.INTERNAL_SIGNING_SECRET,
+  });
+  return { cfg, settings, logger, pool, backend, graph };
 }
 
 async function start(

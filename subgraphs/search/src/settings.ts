@@ -12,6 +12,11 @@ export const searchSettings = defineSettings({
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
     .default('posts'),
+  /** Meilisearch index uid of people (searchUsers). */
+  MEILI_USERS_INDEX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('users'),
   /** Run the indexer inside the search service process (off when search-workers run it). */
   SEARCH_INDEXER: bool(true),
   /** Events the indexer works on at once per process. */

@@ -161,6 +161,88 @@ describe('cursors Postgres cannot cast', () => {
   });
 });
 
+describe('people events', () => {
+  const person = async (id: string) =>
+    (
+      await iso.query<{
+        username: string;
+        display_name: string | null;
+        name_key: string;
+        follower_count: number;
+        searchable: boolean;
+      }>(
+        `SELECT username, display_name, name_key, follower_count, version_at > '-infinity' AS searchable
+         FROM search.users WHERE user_id = $1`,
+        [id],
+      )
+    )[0];
+  const createdUser = (id: string, displayName: string | null, s = 0) => ({
+    v: 1,
+    userId: id,
+    username: `Person${id}`,
+    createdAt: at(s),
+    displayName,
+  });
+  const updatedUser = (id: string, displayName: string | null, s: number) => ({
+    v: 1,
+    userId: id,
+    username: `Person${id}`,
+    displayName,
+    updatedAt: at(s),
+  });
+  const followed = (followee: string, count: number, s: number) => ({
+    v: 1,
+    followerId: '77',
+    followeeId: followee,
+    createdAt: at(s),
+    followeeFollowerCount: count,
+  });
+  const unfollowed = (followee: string, count: number, s: number) => ({
+    v: 1,
+    followerId: '77',
+    followeeId: followee,
+    at: at(s),
+    followeeFollowerCount: count,
+  });
+
+  it('keeps the newest profile whatever order user.created and user.updated arrive in', async () => {
+    const id = String(mintId());
+    expect(await indexEvent(app, 'user.updated', updatedUser(id, 'Élodie Dupré', 5))).toBe(true);
+    expect(await indexEvent(app, 'user.created', createdUser(id, 'Old Name'))).toBe(false);
+    expect(await indexEvent(app, 'user.updated', updatedUser(id, 'Older', 3))).toBe(false);
+    expect(await indexEvent(app, 'user.updated', updatedUser(id, 'Élodie Dupré', 5))).toBe(false);
+    expect(await person(id)).toMatchObject({
+      username: `Person${id}`,
+      display_name: 'Élodie Dupré',
+      name_key: 'elodie dupre',
+      searchable: true,
+    });
+    expect(await indexEvent(app, 'user.updated', updatedUser(id, null, 9))).toBe(true);
+    expect(await person(id)).toMatchObject({ display_name: null, name_key: '' });
+  });
+
+  it('keeps the follower count of the latest follow or unfollow, even before the profile', async () => {
+    const id = String(mintId());
+    expect(await indexEvent(app, 'graph.followed', followed(id, 2, 10))).toBe(true);
+    // Not searchable until its profile arrives.
+    expect(await person(id)).toMatchObject({ follower_count: 2, searchable: false });
+    expect(await indexEvent(app, 'graph.followed', followed(id, 1, 4))).toBe(false);
+    expect(await indexEvent(app, 'graph.unfollowed', unfollowed(id, 0, 8))).toBe(false);
+    expect(await indexEvent(app, 'graph.followed', followed(id, 2, 10))).toBe(false);
+    expect(await indexEvent(app, 'user.created', createdUser(id, 'Count Me'))).toBe(true);
+    expect(await person(id)).toMatchObject({ follower_count: 2, searchable: true });
+    expect(await indexEvent(app, 'graph.unfollowed', unfollowed(id, 1, 12))).toBe(true);
+    expect(await person(id)).toMatchObject({ follower_count: 1 });
+  });
+
+  it('changes nothing for the other graph events', async () => {
+    const id = String(mintId());
+    const blocked = { v: 1, blockerId: id, blockedId: '5', at: at(1) };
+    expect(await indexEvent(app, 'graph.blocked', blocked)).toBe(false);
+    expect(await person(id)).toBeUndefined();
+  });
+});
+
 describe('the durable consumer', () => {
   it('indexes events from the POSTS stream and measures lag', async () => {
     const nc = await connectNats(app.cfg, 'search-test');

@@ -26,6 +26,7 @@ it('gives up on a request after timeoutMs', async () => {
     url: `http://127.0.0.1:${port}`,
     apiKey: 'k',
     index: 'posts',
+    usersIndex: 'users',
     timeoutMs: 300,
   });
   const started = Date.now();

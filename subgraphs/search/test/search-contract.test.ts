@@ -1,7 +1,10 @@
-// The search contract through the gateway, with posts made by the real createPost and
-// indexed by the real indexer: the same cases for every backend. Postgres full-text always
-// runs; Meilisearch runs when MEILI_URL is set (there is no Meilisearch binary here).
+// The search contract through the gateway, with posts made by the real createPost (and
+// people by the real signUp, updateProfile and follow) and indexed by the real indexer: the
+// same cases for every backend. Postgres always runs; Meilisearch runs when MEILI_URL is set
+// (there is no Meilisearch binary here).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { follow, type Account } from '../../../test/support/content.js';
+import { eventually } from '../../../test/support/events.js';
 import { startSearchStack, type SearchStack } from './search-stack.js';
 
 const MEILI_URL = process.env.MEILI_URL;
@@ -212,5 +215,153 @@ describe.each(backends)('search contract: $name', ({ meiliUrl, skip }) => {
         'SELECT name, post_count FROM search.hashtags WHERE post_count > 0 ORDER BY name',
       ),
     ).toEqual(counts);
+  });
+});
+
+// People search: the same cases for every backend, with accounts made through the API and
+// follower counts from real follows, both indexed from their events.
+describe.each(backends)('people search contract: $name', ({ meiliUrl, skip }) => {
+  let s: SearchStack;
+  const u: Record<string, Account> = {};
+  const fans: Account[] = [];
+  /** The expected answer to `marta` once the follows below are indexed. */
+  let marta: string[];
+
+  /** The ids of a searchUsers page once it equals `expected` (or as it is after 15 s). */
+  const settled = async (query: string, expected: string[], token?: string) =>
+    (
+      await eventually(
+        () => s.searchUsers(query, { token }),
+        (r) => JSON.stringify(r.ids) === JSON.stringify(expected),
+        15_000,
+      )
+    ).ids;
+
+  beforeAll(async () => {
+    if (skip) return;
+    s = await startSearchStack({ meiliUrl });
+    const people: [string, string?][] = [
+      ['marta'],
+      ['martalena'],
+      ['martamaria'],
+      ['zed_n', 'Martanna Nowak'],
+      ['martq'],
+      ['lovelace', 'Ada'],
+      ['elo_d', 'Élodie Dupré'],
+      ['suffra', 'Christabel Pankhurst'],
+    ];
+    for (const [name, displayName] of people) u[name] = await s.account(name, displayName);
+    for (let i = 0; i < 4; i++) fans.push(await s.account(`fan${i}`));
+    // Followers: martq 4, zed_n 3, martamaria 2, martalena 1, marta 0.
+    const followers: [string, number][] = [
+      ['martq', 4],
+      ['zed_n', 3],
+      ['martamaria', 2],
+      ['martalena', 1],
+    ];
+    for (const [name, n] of followers) {
+      for (const fan of fans.slice(0, n)) await follow(s, fan, u[name]!);
+    }
+    marta = ['marta', 'zed_n', 'martamaria', 'martalena', 'martq'].map((n) => u[n]!.id);
+    await settled('marta', marta);
+  }, 90_000);
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it.skipIf(skip)(
+    'ranks the exact username first, then prefixes by followers, then close spellings',
+    async () => {
+      // zed_n by its display name's prefix; martq is the most followed but only a typo away.
+      expect((await s.searchUsers('marta')).ids).toEqual(marta);
+      expect((await s.searchUsers('MARTA')).ids).toEqual(marta);
+      expect((await s.searchUsers('@marta')).ids).toEqual(marta);
+      expect((await s.searchUsers('  @Marta ')).ids).toEqual(marta);
+    },
+  );
+
+  it.skipIf(skip)('tolerates typos in usernames and display names', async () => {
+    expect((await s.searchUsers('lovelaze')).ids).toEqual([u.lovelace!.id]);
+    expect((await s.searchUsers('christabol')).ids).toEqual([u.suffra!.id]);
+  });
+
+  it.skipIf(skip)('finds display names by any word, in any case and without accents', async () => {
+    for (const q of ['elodie', 'ÉLODIE', 'Élo', 'dupre', 'Dupré', 'elodie dup', 'pankhurst']) {
+      const expected = q === 'pankhurst' ? [u.suffra!.id] : [u.elo_d!.id];
+      expect((await s.searchUsers(q)).ids, q).toEqual(expected);
+    }
+  });
+
+  it.skipIf(skip)('pages with cursors without gaps or repeats', async () => {
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (let i = 0; i < 10; i++) {
+      const page = await s.searchUsers('marta', { first: 2, after });
+      expect(page.code).toBeUndefined();
+      seen.push(...page.ids);
+      if (!page.hasNextPage) break;
+      after = page.endCursor!;
+    }
+    expect(seen).toEqual(marta);
+  });
+
+  it.skipIf(skip)('refuses empty, blank and over-long queries and bad paging', async () => {
+    for (const q of ['', '   ', 'x'.repeat(201)]) {
+      const r = await s.searchUsers(q);
+      expect(r.code, JSON.stringify(q.slice(0, 10))).toBe('BAD_USER_INPUT');
+    }
+    expect((await s.searchUsers('marta', { first: 0 })).code).toBe('BAD_USER_INPUT');
+    expect((await s.searchUsers('marta', { first: 101 })).code).toBe('BAD_USER_INPUT');
+    expect((await s.searchUsers('marta', { after: 'not-a-cursor!' })).code).toBe('BAD_USER_INPUT');
+    expect((await s.searchUsers('marta', { after: 'WzFd' })).code).toBe('BAD_USER_INPUT');
+    // Nothing to search for: an empty page, not an error; input is never syntax.
+    for (const q of ['@', '!!!', `'; drop table users; --`, '%', '_']) {
+      const r = await s.searchUsers(q);
+      expect(r.code, q).toBeUndefined();
+      expect(r.status).toBe(200);
+      if (q !== `'; drop table users; --`) expect(r.ids, q).toEqual([]);
+    }
+    expect((await s.searchUsers('marta')).ids).toEqual(marta);
+  });
+
+  it.skipIf(skip)('follows display name changes', async () => {
+    const r = await s.gql(
+      `mutation { updateProfile(input: { displayName: "Zoë Quinn" }) { id } }`,
+      {},
+      { token: u.zed_n!.token },
+    );
+    expect(r.errors).toBeUndefined();
+    expect(await settled('zoe', [u.zed_n!.id])).toEqual([u.zed_n!.id]);
+    marta = ['marta', 'martamaria', 'martalena', 'martq'].map((n) => u[n]!.id);
+    expect(await settled('marta', marta)).toEqual(marta);
+  });
+
+  it.skipIf(skip)('follows popularity as follows and unfollows change it', async () => {
+    // martalena 1 → 4 followers, martamaria 2 → 1: they swap.
+    for (const fan of fans.slice(1, 4)) await follow(s, fan, u.martalena!);
+    const r = await s.gql(
+      `mutation($id: ID!) { unfollow(userId: $id) { __typename } }`,
+      { id: u.martamaria!.id },
+      { token: fans[0]!.token },
+    );
+    expect(r.errors).toBeUndefined();
+    marta = ['marta', 'martalena', 'martamaria', 'martq'].map((n) => u[n]!.id);
+    expect(await settled('marta', marta)).toEqual(marta);
+  });
+
+  it.skipIf(skip)('reindex rebuilds profiles and keeps the counts events left', async () => {
+    await s.iso.query(`DELETE FROM search.users WHERE user_id = $1`, [u.lovelace!.id]);
+    await s.iso.query(
+      `UPDATE search.users SET display_name = NULL, name_key = '',
+      version_at = version_at - interval '1 hour' WHERE user_id = $1`,
+      [u.elo_d!.id],
+    );
+    expect((await s.searchUsers('lovelace')).ids).toEqual([]);
+    const result = await s.reindex();
+    expect(result.users).toBe(Object.keys(u).length + fans.length);
+    await s.flush();
+    expect((await s.searchUsers('lovelace')).ids).toEqual([u.lovelace!.id]);
+    expect((await s.searchUsers('elodie')).ids).toEqual([u.elo_d!.id]);
+    expect((await s.searchUsers('marta')).ids).toEqual(marta);
   });
 });

@@ -1,17 +1,21 @@
-// Shared by the search tests: a user + post + search stack (Postgres backend, or
-// Meilisearch with its own index when `meiliUrl` is given), accounts, posts made with the
-// real createPost, and waits for the indexer.
+// Shared by the search tests: a user + post + graph + search stack (Postgres backend, or
+// Meilisearch with its own indexes when `meiliUrl` is given), accounts, posts made with the
+// real createPost, people search, and waits for the indexer.
 import { randomBytes } from 'node:crypto';
 import { createPostClient } from '../../../lib/clients/post-client.js';
+import { createUserClient } from '../../../lib/clients/user-client.js';
 import { baseOf } from '../../../lib/clients/internal-http.js';
 import { createLogger } from '../../../lib/platform/logger.js';
 import { eventually } from '../../../test/support/events.js';
+import type { Account } from '../../../test/support/content.js';
 import { startStack, type Stack } from '../../../test/support/stack.js';
 import { createSearchApp } from '../src/service.js';
 import { reindex } from '../src/reindex.js';
 
 export interface SearchStack extends Stack {
   signUp(name: string): Promise<{ id: string; token: string }>;
+  /** An account with exactly this username (and display name). */
+  account(username: string, displayName?: string): Promise<Account>;
   /** A post by `token`'s user with this caption (one READY image), once it is searchable. */
   post(user: { id: string; token: string }, caption: string): Promise<string>;
   deletePost(user: { token: string }, id: string): Promise<void>;
@@ -20,7 +24,14 @@ export interface SearchStack extends Stack {
   /** Waits until the indexer has applied every change to these posts (and the engine has them). */
   settle(): Promise<void>;
   /** Runs the reindex command's logic against this stack. */
-  reindex(): Promise<{ posts: number; removed: number }>;
+  reindex(): Promise<{ posts: number; removed: number; users: number }>;
+  /** A searchUsers page (ids), as `token`'s user when given. */
+  searchUsers(
+    query: string,
+    opts?: { first?: number; after?: string; token?: string },
+  ): Promise<SearchResult>;
+  /** Waits until the engine has applied every write so far (Meilisearch indexes later). */
+  flush(): Promise<void>;
 }
 
 export interface SearchResult {
@@ -30,6 +41,13 @@ export interface SearchResult {
   endCursor: string | null;
   code?: string;
 }
+
+const SEARCH_USERS = `query($q: String!, $first: Int, $after: String) {
+  searchUsers(query: $q, first: $first, after: $after) {
+    edges { cursor node { id username } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
 
 const SEARCH = `query($q: String!, $first: Int, $after: String) {
   searchPosts(query: $q, first: $first, after: $after) {
@@ -46,10 +64,12 @@ export async function startSearchStack(opts: { meiliUrl?: string } = {}): Promis
   };
   if (opts.meiliUrl) {
     env.MEILI_URL = opts.meiliUrl;
-    env.MEILI_INDEX = `test_${randomBytes(4).toString('hex')}`;
+    const uid = `test_${randomBytes(4).toString('hex')}`;
+    env.MEILI_INDEX = uid;
+    env.MEILI_USERS_INDEX = `${uid}_users`;
     if (process.env.MEILI_MASTER_KEY) env.MEILI_MASTER_KEY = process.env.MEILI_MASTER_KEY;
   }
-  const stack = await startStack({ subgraphs: ['user', 'post', 'search'], env });
+  const stack = await startStack({ subgraphs: ['user', 'post', 'graph', 'search'], env });
   const app = await createSearchApp(stack.cfg, createLogger('search-test', stack.cfg));
   let n = 0;
   /** Changes made through the API whose indexing we have not yet waited for. */
@@ -65,6 +85,21 @@ export async function startSearchStack(opts: { meiliUrl?: string } = {}): Promis
       );
       if (!r.data) throw new Error(JSON.stringify(r.errors));
       return { id: r.data.signUp.user.id, token: r.data.signUp.accessToken };
+    },
+    async account(username, displayName) {
+      const r = await stack.gql<{ signUp: { accessToken: string; user: { id: string } } }>(
+        `mutation($input: SignUpInput!) { signUp(input: $input) { accessToken user { id } } }`,
+        {
+          input: {
+            username,
+            email: `${username}@example.com`,
+            password: 'long enough pw',
+            displayName,
+          },
+        },
+      );
+      if (!r.data) throw new Error(JSON.stringify(r.errors));
+      return { id: r.data.signUp.user.id, username, token: r.data.signUp.accessToken };
     },
     async post(user, caption) {
       const [media] = await stack.iso.query<{ id: string }>(
@@ -132,13 +167,36 @@ export async function startSearchStack(opts: { meiliUrl?: string } = {}): Promis
     reindex: () =>
       reindex(
         app,
-        createPostClient({
-          baseUrl: baseOf(stack.subgraphUrls.post!),
-          caller: 'search',
-          secret: stack.cfg.INTERNAL_SIGNING_SECRET,
-        }),
+        {
+          posts: createPostClient({
+            baseUrl: baseOf(stack.subgraphUrls.post!),
+            caller: 'search',
+            secret: stack.cfg.INTERNAL_SIGNING_SECRET,
+          }),
+          users: createUserClient({
+            baseUrl: baseOf(stack.subgraphUrls.user!),
+            caller: 'search',
+            secret: stack.cfg.INTERNAL_SIGNING_SECRET,
+          }),
+        },
         { batchSize: 7 },
       ),
+    async searchUsers(query, o = {}) {
+      const r = await stack.gql<{
+        searchUsers: {
+          edges: { node: { id: string } }[];
+          pageInfo: { hasNextPage: boolean; endCursor: string | null };
+        };
+      }>(SEARCH_USERS, { q: query, first: o.first, after: o.after }, { token: o.token });
+      return {
+        status: r.status,
+        ids: r.data?.searchUsers.edges.map((e) => e.node.id) ?? [],
+        hasNextPage: r.data?.searchUsers.pageInfo.hasNextPage ?? false,
+        endCursor: r.data?.searchUsers.pageInfo.endCursor ?? null,
+        code: r.errors?.[0]?.extensions?.code,
+      };
+    },
+    flush: () => app.backend.flush(),
     async close() {
       await app.backend.close();
       await app.pool.end();

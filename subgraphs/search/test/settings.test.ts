@@ -8,6 +8,7 @@ describe('search settings', () => {
   it('reads defaults and overrides from the environment the Config was parsed from', () => {
     expect(searchSettings(parseConfig({ NODE_ENV: 'test' }))).toEqual({
       MEILI_INDEX: 'posts',
+      MEILI_USERS_INDEX: 'users',
       SEARCH_INDEXER: true,
       SEARCH_CONSUMER_CONCURRENCY: 16,
       SEARCH_ACK_WAIT_SECONDS: 30,

@@ -3,6 +3,7 @@
 import type pg from 'pg';
 import type { RedisClient as Redis } from '../../../lib/platform/redis.js';
 import type { Config } from '../../../lib/config.js';
+import type { GraphClient } from '../../../lib/clients/graph-client.js';
 import type { PrismaClient } from '../../../lib/platform/db.js';
 import type { Logger } from '../../../lib/platform/logger.js';
 import type { Limiter } from '../../../lib/platform/rate-limit.js';
@@ -17,6 +18,8 @@ export interface AppContext {
   pool: pg.Pool;
   prisma: PrismaClient;
   redis: Redis;
+  /** The visibility rule (user lookups are null for someone who blocked the viewer). */
+  graph: GraphClient;
   limits: {
     /** Progressive delay after failed logIns, per account (user id, else normalized login). */
     loginThrottle: LoginThrottle;

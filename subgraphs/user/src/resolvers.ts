@@ -12,7 +12,7 @@ import {
   startSession,
   type Session,
 } from './sessions.js';
-import { PROFILE_SELECT, type UserProfile } from './loaders.js';
+import type { UserProfile } from './loaders.js';
 import { checkCredentials, rememberSignIn, signUp, updateProfile } from './users.js';
 import { USERNAME, parseLogin, parseSignUp, parseUpdateProfile } from './validation.js';
 
@@ -31,21 +31,31 @@ async function authPayload(ctx: RequestContext, session: Session, user?: UserPro
   };
 }
 
+/** The profile, or null when its user has blocked the viewer (they do not exist for them). */
+async function visible(ctx: RequestContext, user: UserProfile | null): Promise<UserProfile | null> {
+  if (!user) return null;
+  return (await ctx.loaders.profileHidden.load(user.id.toString())) ? null : user;
+}
+
 export const resolvers: Resolvers<RequestContext> = {
   DateTime: DateTimeScalar,
 
   Query: {
-    // anyone; null when signed out
+    // anyone; null when signed out. Never hidden: it is the viewer.
     me: (_p, _a, ctx: RequestContext) =>
       ctx.viewer.userId ? ctx.loaders.userById.load(ctx.viewer.userId) : null,
 
-    // anyone; null for unknown or malformed usernames
+    // anyone; null for unknown or malformed usernames, and for a user who has blocked the
+    // viewer (graph.visibility, one call for every lookup of the request)
     user: async (_p, args: { username: string }, ctx: RequestContext) => {
       if (!USERNAME.test(args.username)) return null;
-      return ctx.app.prisma.user.findUnique({
-        where: { usernameLower: args.username.toLowerCase() },
-        select: PROFILE_SELECT,
-      });
+      return visible(ctx, await ctx.loaders.userByUsername.load(args.username.toLowerCase()));
+    },
+
+    // anyone; null for unknown or malformed ids, and for a user who has blocked the viewer
+    userById: async (_p, args: { id: string }, ctx: RequestContext) => {
+      if (tryParseId(args.id) === null) return null;
+      return visible(ctx, await ctx.loaders.userById.load(args.id));
     },
   },
 
@@ -88,7 +98,9 @@ export const resolvers: Resolvers<RequestContext> = {
       return true;
     },
 
-    // signed-in user, for themselves | UNAUTHENTICATED, BAD_USER_INPUT
+    // signed-in user, for themselves | UNAUTHENTICATED, BAD_USER_INPUT (displayName ≤ 64,
+    // bio ≤ 150, website an http(s) URL ≤ 200 without credentials). A display name change
+    // writes user.updated (search) in the same transaction.
     updateProfile: async (_p, args: { input: unknown }, ctx: RequestContext) => {
       const userId = requireViewer(ctx);
       const user = await updateProfile(ctx.app, userId, parseUpdateProfile(args.input));

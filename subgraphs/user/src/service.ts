@@ -1,5 +1,7 @@
 // Wires the user subgraph: clients, limiters, the GraphQL route, the outbox relay.
-import type { Config } from '../../../lib/config.js';
+import { subgraphUrl, type Config } from '../../../lib/config.js';
+import { createGraphClient } from '../../../lib/clients/graph-client.js';
+import { baseOf } from '../../../lib/clients/internal-http.js';
 import { createPool, createPrisma } from '../../../lib/platform/db.js';
 import { createLogger } from '../../../lib/platform/logger.js';
 import { createRedis } from '../../../lib/platform/redis.js';
@@ -36,6 +38,11 @@ export async function startUserService(cfg: Config, port = cfg.USER_PORT): Promi
     pool,
     prisma,
     redis,
+    graph: createGraphClient({
+      baseUrl: baseOf(subgraphUrl(cfg, 'graph')),
+      caller: 'user',
+      secret: cfg.INTERNAL_SIGNING_SECRET,
+    }),
     limits: {
       loginThrottle: createLoginThrottle(redis, {
         keyPrefix: `${cfg.REDIS_KEY_PREFIX}rl:login-account`,
@@ -72,7 +79,11 @@ export async function startUserService(cfg: Config, port = cfg.USER_PORT): Promi
     schemaFile: new URL('../schema.graphql', import.meta.url),
     resolvers,
     signingSecret: cfg.INTERNAL_SIGNING_SECRET,
-    context: (viewer) => ({ app, viewer, loaders: createLoaders(pool) }),
+    context: (viewer) => ({
+      app,
+      viewer,
+      loaders: createLoaders(pool, app.graph, viewer.userId ?? null),
+    }),
   });
   const relay = startConfiguredRelay(cfg, { pool, nc, logger }, 'users');
 

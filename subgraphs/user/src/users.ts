@@ -66,6 +66,7 @@ export async function signUp(app: AppContext, input: SignUpInput): Promise<UserR
         userId: user.id.toString(),
         username: user.username,
         createdAt: user.createdAt.toISOString(),
+        displayName: user.displayName,
       });
       return user;
     });
@@ -114,16 +115,36 @@ export async function checkCredentials(
   throw unauthenticated('Invalid login or password');
 }
 
+/**
+ * Applies a profile change. When the display name changes (what search indexes), a
+ * `user.updated` event goes into the outbox in the same transaction. `updated_at` is the
+ * event's version: strictly increasing per user (the row is locked), so consumers can
+ * drop older events that arrive late.
+ */
 export async function updateProfile(
   app: AppContext,
   userId: bigint,
   input: UpdateProfileInput,
 ): Promise<UserRow> {
-  const data: { displayName?: string | null; bio?: string | null } = {};
+  const data: { displayName?: string | null; bio?: string | null; website?: string | null } = {};
   if (input.displayName !== undefined) data.displayName = input.displayName;
   if (input.bio !== undefined) data.bio = input.bio;
-  const updated = await app.prisma.user.updateManyAndReturn({ where: { id: userId }, data });
-  const user = updated[0];
-  if (!user) throw notFound('Account not found');
-  return user;
+  if (input.website !== undefined) data.website = input.website;
+  return app.prisma.$transaction(async (tx) => {
+    const [before] = await tx.$queryRaw<{ display_name: string | null; updated_at: Date }[]>`
+      SELECT display_name, updated_at FROM users.users WHERE id = ${userId} FOR UPDATE`;
+    if (!before) throw notFound('Account not found');
+    const updatedAt = new Date(Math.max(Date.now(), before.updated_at.getTime() + 1));
+    const user = await tx.user.update({ where: { id: userId }, data: { ...data, updatedAt } });
+    if (data.displayName !== undefined && data.displayName !== before.display_name) {
+      await enqueue(tx, 'users', 'user.updated', {
+        v: 1,
+        userId: user.id.toString(),
+        username: user.username,
+        displayName: user.displayName,
+        updatedAt: updatedAt.toISOString(),
+      });
+    }
+    return user;
+  });
 }

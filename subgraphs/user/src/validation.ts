@@ -11,6 +11,7 @@ export const LIMITS = {
   emailMax: 254,
   displayNameMax: 64,
   bioMax: 150,
+  websiteMax: 200,
   loginMax: 254,
 } as const;
 
@@ -23,6 +24,42 @@ const optionalText = (max: number, field: string, multiline = false) =>
     .refine((s) => [...s].length <= max, `${field} must be at most ${max} characters`)
     .transform((s) => (s === '' ? null : s))
     .nullish();
+
+/**
+ * A website: trimmed, "" or null clears it. Only http(s) URLs without credentials, stored as
+ * the WHATWG URL parser normalises them (lower-case scheme and host, punycode, a `/` path),
+ * at most 200 characters before and after. Anything else (`javascript:`, `data:`, a bare word)
+ * is refused rather than guessed at, so a profile link can never run script or mislead.
+ */
+const website = z
+  .string()
+  .refine((s) => !hasForbiddenChars(s), 'website contains invalid characters')
+  .transform((s) => s.trim())
+  .refine(
+    (s) => [...s].length <= LIMITS.websiteMax,
+    `website must be at most ${LIMITS.websiteMax} characters`,
+  )
+  .transform((s, ctx) => {
+    if (s === '') return null;
+    const url = URL.parse(s);
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) {
+      ctx.addIssue({ code: 'custom', message: 'website must be an http or https URL' });
+      return z.NEVER;
+    }
+    if (url.username !== '' || url.password !== '') {
+      ctx.addIssue({ code: 'custom', message: 'website must not contain a user name or password' });
+      return z.NEVER;
+    }
+    if ([...url.href].length > LIMITS.websiteMax) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `website must be at most ${LIMITS.websiteMax} characters once normalised`,
+      });
+      return z.NEVER;
+    }
+    return url.href;
+  })
+  .nullish();
 
 const signUpSchema = z.object({
   username: z
@@ -45,6 +82,7 @@ const signUpSchema = z.object({
 const updateProfileSchema = z.object({
   displayName: optionalText(LIMITS.displayNameMax, 'displayName'),
   bio: optionalText(LIMITS.bioMax, 'bio', true),
+  website,
 });
 
 function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {

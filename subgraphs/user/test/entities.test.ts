@@ -56,7 +56,14 @@ describe('User entities', () => {
   it('loads any number of references with one query', async () => {
     const counting = countingDb(stack.iso.databaseUrl);
     try {
-      const loaders = createLoaders(counting.db);
+      // Signed out: profiles are never hidden, so the graph is not asked.
+      const loaders = createLoaders(
+        counting.db,
+        {
+          visibility: () => Promise.reject(new Error('no visibility call for a signed-out viewer')),
+        },
+        null,
+      );
       const users = await Promise.all(
         [...ids, '999999999', ids[0]!].map((id) => loaders.userById.load(id)),
       );
