@@ -52,3 +52,31 @@ export async function enqueue<S extends EventSubject>(
       : (await tx.query(sql, [subject, json])).rows;
   return (rows as { id: string }[])[0]!.id;
 }
+
+/** One event for enqueueMany. */
+export type OutboxEvent = {
+  [S in EventSubject]: { subject: S; payload: EventPayload<S> };
+}[EventSubject];
+
+/**
+ * Inserts many outbox rows in the caller's transaction in ONE statement, in the given order
+ * (their ids, and so their publishing order, follow it). For changes that emit an event per
+ * row of a bulk change (e.g. an account turning public approves every pending request).
+ */
+export async function enqueueMany(
+  tx: OutboxTx,
+  schema: string,
+  events: readonly OutboxEvent[],
+): Promise<void> {
+  if (events.length === 0) return;
+  const sql = `INSERT INTO ${assertSchemaName(schema)}.outbox (subject, payload)
+    SELECT e.subject, e.payload FROM unnest($1::text[], $2::jsonb[]) WITH ORDINALITY
+      AS e(subject, payload, n) ORDER BY e.n`;
+  const traceparent = currentTraceparent();
+  const subjects = events.map((e) => e.subject);
+  const payloads = events.map((e) =>
+    JSON.stringify(traceparent ? { ...e.payload, [TRACEPARENT_KEY]: traceparent } : e.payload),
+  );
+  if ('$queryRawUnsafe' in tx) await tx.$queryRawUnsafe(sql, subjects, payloads);
+  else await tx.query(sql, [subjects, payloads]);
+}

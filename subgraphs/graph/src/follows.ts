@@ -4,7 +4,7 @@
 // and counts stay exact under any concurrency.
 import { badInput, forbidden, notFound } from '../../../lib/contracts/errors.js';
 import type { Visibility } from '../../../lib/clients/graph-client.js';
-import { enqueue } from '../../../lib/platform/outbox/outbox.js';
+import { enqueue, enqueueMany, type OutboxEvent } from '../../../lib/platform/outbox/outbox.js';
 import type { Prisma } from '../../../lib/platform/db.js';
 import type { AppContext } from './context.js';
 
@@ -35,15 +35,12 @@ const byId = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
  */
 async function lockUsers(tx: Tx, ids: readonly bigint[]): Promise<Map<bigint, boolean>> {
   const sorted = [...new Set(ids)].sort(byId).map(String);
-  await tx.$executeRawUnsafe(
-    `INSERT INTO graph.user_stats (user_id) SELECT unnest($1::bigint[]) ORDER BY 1
-     ON CONFLICT (user_id) DO NOTHING`,
-    sorted,
-  );
-  // LockRows runs above the sort: rows are locked in this order.
+  // One round trip: the upsert inserts or locks each row, in the order of its SELECT. The
+  // no-op SET is what takes the lock on an existing row (DO NOTHING would not).
   const rows = await tx.$queryRawUnsafe<{ user_id: bigint; is_private: boolean }[]>(
-    `SELECT user_id, is_private FROM graph.user_stats WHERE user_id = ANY($1::bigint[])
-     ORDER BY user_id FOR UPDATE`,
+    `INSERT INTO graph.user_stats AS s (user_id) SELECT unnest($1::bigint[]) ORDER BY 1
+     ON CONFLICT (user_id) DO UPDATE SET user_id = s.user_id
+     RETURNING user_id, is_private`,
     sorted,
   );
   return new Map(rows.map((r) => [BigInt(r.user_id), r.is_private]));
@@ -57,6 +54,7 @@ interface Delta {
 
 /** Moves one user's counters (its row is already locked); returns the new follower count. */
 async function adjust(tx: Tx, userId: bigint, d: Delta): Promise<number> {
+  if (!d.followers && !d.following && !d.pending) return -1;
   const [row] = await tx.$queryRaw<{ follower_count: bigint }[]>`
     UPDATE graph.user_stats SET
       follower_count = follower_count + ${d.followers ?? 0}::int,
@@ -65,6 +63,28 @@ async function adjust(tx: Tx, userId: bigint, d: Delta): Promise<number> {
     WHERE user_id = ${userId}
     RETURNING follower_count`;
   return Number(row!.follower_count);
+}
+
+/**
+ * An edge's two counters in one statement (both rows are already locked, so the order in
+ * which it updates them does not matter); returns the followee's new follower count.
+ */
+async function adjustEdge(
+  tx: Tx,
+  followerId: bigint,
+  followeeId: bigint,
+  delta: 1 | -1,
+  pendingDelta = 0,
+): Promise<number> {
+  const rows = await tx.$queryRaw<{ user_id: bigint; follower_count: bigint }[]>`
+    UPDATE graph.user_stats SET
+      follower_count = follower_count + CASE WHEN user_id = ${followeeId} THEN ${delta}::int ELSE 0 END,
+      following_count = following_count + CASE WHEN user_id = ${followerId} THEN ${delta}::int ELSE 0 END,
+      pending_request_count = pending_request_count
+        + CASE WHEN user_id = ${followeeId} THEN ${pendingDelta}::int ELSE 0 END
+    WHERE user_id IN (${followerId}, ${followeeId})
+    RETURNING user_id, follower_count`;
+  return Number(rows.find((r) => BigInt(r.user_id) === followeeId)!.follower_count);
 }
 
 // Two transactions can still deadlock through index pages in rare cases; Postgres aborts
@@ -81,15 +101,26 @@ async function retryOnDeadlock<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+interface PairState {
+  blocked_by_other: boolean;
+  viewer_blocked: boolean;
+  following: boolean;
+  requested: boolean;
+}
+
+/** Two users as a change finds them, with both rows locked. */
 interface Pair {
   /** The signed-in user. */
   viewer: bigint;
   /** The user the mutation is about. */
   other: bigint;
   otherIsPrivate: boolean;
-  viewerIsPrivate: boolean;
   /** The viewer has blocked the other user. */
   viewerBlocked: boolean;
+  /** The viewer follows the other user. */
+  following: boolean;
+  /** The viewer has a pending request to the other user. */
+  requested: boolean;
 }
 
 /**
@@ -110,18 +141,20 @@ async function pairChange<T>(
   return retryOnDeadlock(() =>
     app.prisma.$transaction(async (tx) => {
       const flags = await lockUsers(tx, [viewer, other]);
-      const blocks = await tx.$queryRaw<{ blocker_id: bigint }[]>`
-        SELECT blocker_id FROM graph.blocks
-        WHERE (blocker_id = ${viewer} AND blocked_id = ${other})
-           OR (blocker_id = ${other} AND blocked_id = ${viewer})`;
-      const blockers = new Set(blocks.map((b) => BigInt(b.blocker_id)));
-      if (blockers.has(other)) throw notFound('No such user');
+      const [state] = await tx.$queryRaw<PairState[]>`
+        SELECT
+          EXISTS (SELECT 1 FROM graph.blocks WHERE blocker_id = ${other} AND blocked_id = ${viewer}) AS blocked_by_other,
+          EXISTS (SELECT 1 FROM graph.blocks WHERE blocker_id = ${viewer} AND blocked_id = ${other}) AS viewer_blocked,
+          EXISTS (SELECT 1 FROM graph.follows WHERE follower_id = ${viewer} AND followee_id = ${other}) AS following,
+          EXISTS (SELECT 1 FROM graph.follow_requests WHERE requester_id = ${viewer} AND target_id = ${other}) AS requested`;
+      if (state!.blocked_by_other) throw notFound('No such user');
       return fn(tx, {
         viewer,
         other,
         otherIsPrivate: flags.get(other) ?? false,
-        viewerIsPrivate: flags.get(viewer) ?? false,
-        viewerBlocked: blockers.has(viewer),
+        viewerBlocked: state!.viewer_blocked,
+        following: state!.following,
+        requested: state!.requested,
       });
     }),
   );
@@ -142,14 +175,10 @@ async function addEdge(
     ON CONFLICT DO NOTHING
     RETURNING created_at`;
   if (!edge) {
-    if (pendingDelta) await adjust(tx, followeeId, { pending: pendingDelta });
+    await adjust(tx, followeeId, { pending: pendingDelta });
     return false;
   }
-  await adjust(tx, followerId, { following: 1 });
-  const followeeFollowerCount = await adjust(tx, followeeId, {
-    followers: 1,
-    pending: pendingDelta,
-  });
+  const followeeFollowerCount = await adjustEdge(tx, followerId, followeeId, 1, pendingDelta);
   await enqueue(tx, 'graph', 'graph.followed', {
     v: 1,
     followerId: followerId.toString(),
@@ -167,8 +196,7 @@ async function removeEdge(tx: Tx, followerId: bigint, followeeId: bigint): Promi
     DELETE FROM graph.follows WHERE follower_id = ${followerId} AND followee_id = ${followeeId}
     RETURNING seq`;
   if (deleted.length === 0) return false;
-  await adjust(tx, followerId, { following: -1 });
-  const followeeFollowerCount = await adjust(tx, followeeId, { followers: -1 });
+  const followeeFollowerCount = await adjustEdge(tx, followerId, followeeId, -1);
   await enqueue(tx, 'graph', 'graph.unfollowed', {
     v: 1,
     followerId: followerId.toString(),
@@ -209,12 +237,8 @@ async function removeRequest(
 export function follow(app: AppContext, viewer: bigint, target: bigint): Promise<FollowState> {
   return pairChange(app, viewer, target, 'You cannot follow yourself', async (tx, p) => {
     if (p.viewerBlocked) throw forbidden('You have blocked this user: unblock first');
-    const [existing] = await tx.$queryRaw<{ following: boolean; requested: boolean }[]>`
-      SELECT
-        EXISTS (SELECT 1 FROM graph.follows WHERE follower_id = ${viewer} AND followee_id = ${target}) AS following,
-        EXISTS (SELECT 1 FROM graph.follow_requests WHERE requester_id = ${viewer} AND target_id = ${target}) AS requested`;
-    if (existing!.following) return 'FOLLOWING';
-    if (existing!.requested) return 'REQUESTED';
+    if (p.following) return 'FOLLOWING';
+    if (p.requested) return 'REQUESTED';
     if (!p.otherIsPrivate) {
       await addEdge(tx, viewer, target, false);
       return 'FOLLOWING';
@@ -331,7 +355,7 @@ export function setPrivacy(app: AppContext, userId: bigint, isPrivate: boolean):
     app.prisma.$transaction(
       async (tx) => {
         // The requesters' rows are locked with the user's, all in id order; a request
-        // created before the user's row was locked is picked up by the second read.
+        // created before the user's row was locked is locked when approveAll finds it.
         const first = isPrivate ? [] : await requesters(tx);
         const flags = await lockUsers(tx, [userId, ...first]);
         if ((flags.get(userId) ?? false) === isPrivate) return false;
@@ -344,18 +368,76 @@ export function setPrivacy(app: AppContext, userId: bigint, isPrivate: boolean):
           at: now(),
         });
         if (isPrivate) return true;
-        const all = await requesters(tx);
-        const late = all.filter((id) => !flags.has(id));
-        if (late.length) await lockUsers(tx, late);
-        for (const requester of all) {
-          await removeRequest(tx, requester, userId, 'approved', false);
-          await addEdge(tx, requester, userId, true, -1);
-        }
+        await approveAll(tx, userId, flags);
         return true;
       },
       { timeout: 60_000 },
     ),
   );
+}
+
+/**
+ * Turns every pending request to `userId` into a follow, set-based (a few statements for any
+ * number of requests): the requests, the edges, both kinds of counters and the events, two
+ * per request in request order (graph.follow_request_removed `approved`, then graph.followed
+ * `viaRequest` with the follower count after that follow). `locked`: the rows already held.
+ */
+async function approveAll(tx: Tx, userId: bigint, locked: Map<bigint, boolean>): Promise<void> {
+  const removed = (
+    await tx.$queryRaw<{ requester_id: bigint; seq: bigint }[]>`
+      DELETE FROM graph.follow_requests WHERE target_id = ${userId}
+      RETURNING requester_id, seq`
+  )
+    .map((r) => ({ id: BigInt(r.requester_id), seq: BigInt(r.seq) }))
+    .sort((a, b) => byId(a.seq, b.seq));
+  if (removed.length === 0) return;
+  const late = removed.map((r) => r.id).filter((id) => !locked.has(id));
+  if (late.length) await lockUsers(tx, late);
+  const ids = removed.map((r) => r.id.toString());
+  const inserted = await tx.$queryRawUnsafe<{ follower_id: bigint; created_at: Date }[]>(
+    `INSERT INTO graph.follows (follower_id, followee_id)
+     SELECT t.id, $2::bigint FROM unnest($1::bigint[]) WITH ORDINALITY AS t(id, n) ORDER BY t.n
+     ON CONFLICT DO NOTHING
+     RETURNING follower_id, created_at`,
+    ids,
+    userId.toString(),
+  );
+  const edges = new Map(inserted.map((r) => [BigInt(r.follower_id), r.created_at]));
+  await tx.$executeRawUnsafe(
+    'UPDATE graph.user_stats SET following_count = following_count + 1 WHERE user_id = ANY($1::bigint[])',
+    [...edges.keys()].map(String),
+  );
+  const [row] = await tx.$queryRaw<{ follower_count: bigint }[]>`
+    UPDATE graph.user_stats SET
+      follower_count = follower_count + ${edges.size}::int,
+      pending_request_count = pending_request_count - ${removed.length}::int
+    WHERE user_id = ${userId}
+    RETURNING follower_count`;
+  let count = Number(row!.follower_count) - edges.size;
+  const at = now();
+  const events: OutboxEvent[] = [];
+  for (const { id } of removed) {
+    const requesterId = id.toString();
+    const targetId = userId.toString();
+    events.push({
+      subject: 'graph.follow_request_removed',
+      payload: { v: 1, requesterId, targetId, at, reason: 'approved' },
+    });
+    const createdAt = edges.get(id);
+    if (!createdAt) continue; // already following: nothing new to announce
+    events.push({
+      subject: 'graph.followed',
+      payload: {
+        v: 1,
+        followerId: requesterId,
+        followeeId: targetId,
+        createdAt: createdAt.toISOString(),
+        followeeFollowerCount: ++count,
+        viaRequest: true,
+      },
+    });
+  }
+  await enqueueMany(tx, 'graph', events);
 }
 
 export interface EdgePage {

@@ -261,6 +261,38 @@ describe('private accounts and follow requests', () => {
   });
 });
 
+describe('payload freshness', () => {
+  it('several follow-type mutations in one request each read both users after their own write', async () => {
+    const [a, b] = await people(2);
+    const r = await stack.gql<Record<string, { user: Side; viewer: Side }>>(
+      `mutation($id: ID!) {
+        one: follow(userId: $id) { user { followerCount viewerFollowState } viewer { followingCount } }
+        two: unfollow(userId: $id) { user { followerCount viewerFollowState } viewer { followingCount } }
+        three: follow(userId: $id) { user { followerCount viewerFollowState } viewer { followingCount } }
+        four: block(userId: $id) { user { followerCount viewerFollowState viewerHasBlocked } viewer { followingCount } }
+      }`,
+      { id: b!.id },
+      { token: a!.token },
+    );
+    expect(r.errors).toBeUndefined();
+    expect(r.data).toEqual({
+      one: {
+        user: { followerCount: 1, viewerFollowState: 'FOLLOWING' },
+        viewer: { followingCount: 1 },
+      },
+      two: { user: { followerCount: 0, viewerFollowState: 'NONE' }, viewer: { followingCount: 0 } },
+      three: {
+        user: { followerCount: 1, viewerFollowState: 'FOLLOWING' },
+        viewer: { followingCount: 1 },
+      },
+      four: {
+        user: { followerCount: 0, viewerFollowState: 'NONE', viewerHasBlocked: true },
+        viewer: { followingCount: 0 },
+      },
+    });
+  });
+});
+
 describe('blocks', () => {
   it('a block ends follows and requests both ways with fresh counts and hides the blocker', async () => {
     const [a, b] = await people(2);
@@ -426,6 +458,27 @@ describe('who sees the follower and following lists', () => {
 });
 
 describe('counts under concurrency', () => {
+  it('requests racing an account turning public all end as follows, none left pending', async () => {
+    const [owner, ...fans] = await people(21);
+    await setPrivate(stack, owner!, true);
+    const early = fans.slice(0, 10);
+    for (const f of early) await requestFollow(stack, f, owner!);
+    const states = await Promise.all([
+      ...fans.slice(10).map((f) => requestFollow(stack, f, owner!)),
+      setPrivate(stack, owner!, false).then(() => 'PUBLIC'),
+    ]);
+    expect(states.filter((x) => x !== 'PUBLIC' && x !== 'FOLLOWING' && x !== 'REQUESTED')).toEqual(
+      [],
+    );
+    expect(await rowCount('follow_requests', 'target_id = $1', [owner!.id])).toBe(0);
+    expect(await seen(owner!, owner!)).toMatchObject({
+      isPrivate: false,
+      followerCount: fans.length,
+      pendingFollowRequestCount: 0,
+    });
+    expect(await drift()).toBe(0);
+  });
+
   it('many requests and approvals at once keep every counter exact', async () => {
     const [owner, ...fans] = await people(25);
     await setPrivate(stack, owner!, true);
