@@ -159,6 +159,27 @@ describe('setAvatar', () => {
     expect(again.data!.setAvatar.avatar).toEqual(r.data!.setAvatar.avatar);
   });
 
+  it('settles concurrent changes on one avatar, leaving no other row or file behind', async () => {
+    const hal = await stack.signUp('hal');
+    const media = await Promise.all(
+      [1, 2, 3].map(async (i) => upload(hal.token, await jpeg(300 + i * 100, 400))),
+    );
+    const results = await Promise.all(media.map((m) => setAvatar(hal.token, m.id)));
+    for (const r of results) expect(r.errors).toBeUndefined();
+    const final = (await avatarOf(hal.username))!;
+    expect(media.map((m) => m.id)).toContain(final.id);
+    const rows = await stack.iso.query<{ id: string }>(
+      `SELECT id::text FROM posts.media WHERE owner_id = $1`,
+      [hal.id],
+    );
+    expect(rows).toEqual([{ id: final.id }]);
+    const ours = (await stack.storedFiles()).filter((f) =>
+      media.some((m) => f.startsWith(`a/${m.id}/`) || f.startsWith(`m/${m.id}/`)),
+    );
+    expect(ours.sort()).toEqual(final.variants.map((v) => keyOf(v.url)).sort());
+    expect(await stack.iso.query(`SELECT key FROM posts.object_trash`)).toEqual([]);
+  });
+
   it('removes the avatar with null: its files and row are gone', async () => {
     const eve = await stack.signUp('eve');
     const avatar = (await setAvatar(eve.token, (await upload(eve.token, await jpeg(700, 500))).id))
