@@ -488,6 +488,7 @@ describe('direct calls past the gateway', () => {
       ['graph', 'GET', `/internal/v1/users/${alice.id}/following`],
       ['graph', 'POST', '/internal/v1/celebrities/among', { ids: [alice.id] }],
       ['graph', 'GET', `/internal/v1/users/${alice.id}/celebrity-followees`],
+      ['graph', 'POST', '/internal/v1/visibility', { viewerId: alice.id, userIds: [alice.id] }],
       ['post', 'GET', '/internal/v1/posts'],
       ['feed', 'GET', '/internal/v1/anything'],
     ];
