@@ -21,6 +21,7 @@ const POST_FIELDS = /* GraphQL */ `
     caption
     hashtags
     createdAt
+    editedAt
     author {
       id
       username

@@ -85,6 +85,11 @@ describe('updatePost', () => {
       });
       expect(Date.parse(edited.editedAt!)).toBeGreaterThan(Date.parse(created.createdAt));
       expect(await readPost(created.id)).toEqual(edited);
+      const rest = await fetch(`${stack.gatewayUrl}/v1/posts/${created.id}`);
+      expect(await rest.json()).toMatchObject({
+        caption: edited.caption,
+        editedAt: edited.editedAt,
+      });
 
       let payload: PostUpdatedV1 | undefined;
       const deadline = Date.now() + 10_000;
