@@ -2,11 +2,15 @@
 // Postgres/Redis/NATS: states and fresh counts in every payload, the events each change
 // writes to the outbox, who may see the follower/following lists, paging, and exact counts
 // under concurrency.
+import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEvent, streamNames, unprefixSubject } from '../../../lib/contracts/events.js';
+import { connectNats } from '../../../lib/platform/nats.js';
 import {
   approve,
   block,
   follow,
+  pendingOutbox,
   requestFollow,
   setPrivate,
   signUp,
@@ -506,5 +510,51 @@ describe('counts under concurrency', () => {
     expect(s.pendingFollowRequestCount).toBe(
       await rowCount('follow_requests', 'target_id = $1', [owner!.id]),
     );
+  });
+});
+
+describe('events', () => {
+  it('every graph event this file caused was published and keeps the contract (lib/contracts/events.ts)', async () => {
+    // A scenario that emits each kind once more, then everything published so far.
+    const [a, b] = await people(2);
+    await setPrivate(stack, a!, true);
+    await requestFollow(stack, b!, a!);
+    await approve(stack, a!, b!);
+    await follow(stack, a!, b!);
+    await block(stack, a!, b!);
+    await unblock(stack, a!, b!);
+    expect(await pendingOutbox(stack, 'graph')).toBe(0);
+
+    const nc = await connectNats(stack.cfg, 'test');
+    try {
+      const jsm = await jetstreamManager(nc);
+      const stream = streamNames(stack.cfg.NATS_PREFIX).GRAPH;
+      const { state } = await jsm.streams.info(stream);
+      const published = await stack.iso.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM graph.outbox`,
+      );
+      expect(state.messages).toBe(Number(published[0]!.n));
+      const bad: string[] = [];
+      const subjects = new Set<string>();
+      for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+        const msg = await jsm.streams.getMessage(stream, { seq });
+        const subject = unprefixSubject(stack.cfg.NATS_PREFIX, msg.subject);
+        subjects.add(subject);
+        const check = parseEvent(subject, msg.json());
+        if (!check.ok) bad.push(`${subject}: ${check.error}`);
+      }
+      expect(bad).toEqual([]);
+      expect([...subjects].sort()).toEqual([
+        'graph.blocked',
+        'graph.follow_request_removed',
+        'graph.follow_requested',
+        'graph.followed',
+        'graph.privacy_changed',
+        'graph.unblocked',
+        'graph.unfollowed',
+      ]);
+    } finally {
+      await nc.close();
+    }
   });
 });
