@@ -161,7 +161,6 @@ export const resolvers: Resolvers<RequestContext> = {
     __resolveReference: (ref: { id: string }, ctx: RequestContext) =>
       tryParseId(ref.id) === null ? null : ctx.loaders.postById.load(ref.id),
     id: (p: PostRow) => p.id.toString(),
-    editedAt: (p: PostRow) => p.editedAt,
     author: (p: PostRow) => ({ __typename: 'User', id: p.authorId.toString() }),
     media: async (p: PostRow, _a, ctx: RequestContext) =>
       (await ctx.loaders.mediaByPostId.load(p.id)).map((m) => toMediaView(ctx.app.storage, m)),
