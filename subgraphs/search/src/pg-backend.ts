@@ -45,8 +45,14 @@ export const HASHTAG_SQL = `
  * display name or of a word in it, 2 a close spelling (pg_trgm similarity of the username,
  * word similarity in the display name); within a tier the most followed first, then by id,
  * so the order is total and the keyset cursor [tier, followers, id] stable. $1 the folded
- * query, $2 and $3 it as LIKE patterns (`ada%`, `% ada%`), $4-$6 the cursor, $7 the limit.
+ * query, $2 and $3 it as LIKE patterns (`ada%`, `% ada%`), $4-$6 the cursor, $7 the limit,
+ * $8 whether to look for close spellings: not below 3 characters, where nothing is a typo
+ * and the trigram comparison would read every row (a plan-time constant: each query is
+ * planned with its values, so a false $8 drops that branch).
  */
+/** Queries shorter than this match by prefix only. */
+export const MIN_FUZZY_LENGTH = 3;
+
 export const USERS_SQL = `
   SELECT m.id, m.tier, m.follower_count AS followers FROM (
     SELECT user_id, user_id::text AS id, follower_count,
@@ -56,7 +62,7 @@ export const USERS_SQL = `
     FROM search.users
     WHERE version_at > '-infinity'
       AND (username_key LIKE $2 OR name_key LIKE $2 OR name_key LIKE $3
-           OR username_key % $1 OR name_key %> $1)
+           OR ($8 AND (username_key % $1 OR name_key %> $1)))
   ) m
   WHERE $4::int IS NULL
      OR (m.tier, -m.follower_count, m.user_id) > ($4::int, -$5::int, $6::bigint)
@@ -116,6 +122,7 @@ export function createPgBackend(
           pos?.followers ?? null,
           pos ? String(pos.id) : null,
           limit + 1,
+          [...key].length >= MIN_FUZZY_LENGTH,
         ],
       );
       return {

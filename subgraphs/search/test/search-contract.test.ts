@@ -277,6 +277,10 @@ describe.each(backends)('people search contract: $name', ({ meiliUrl, skip }) =>
       expect((await s.searchUsers('MARTA')).ids).toEqual(marta);
       expect((await s.searchUsers('@marta')).ids).toEqual(marta);
       expect((await s.searchUsers('  @Marta ')).ids).toEqual(marta);
+      // Under 3 characters only prefixes count (no typos), the most followed first.
+      expect((await s.searchUsers('ma')).ids).toEqual(
+        ['martq', 'zed_n', 'martamaria', 'martalena', 'marta'].map((n) => u[n]!.id),
+      );
     },
   );
 

@@ -4,6 +4,7 @@
 // pages stay full, with cursors that continue where the page ended.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approve, block, follow, setPrivate, type Account } from '../../../test/support/content.js';
+import { httpDuration } from '../../../lib/platform/metrics.js';
 import { eventually } from '../../../test/support/events.js';
 import { startSearchStack, type SearchStack } from './search-stack.js';
 
@@ -18,6 +19,19 @@ const privatePosts: string[] = [];
 const publicPosts: string[] = [];
 let blockerPost: string;
 let blockedPost: string;
+let wallPublic: string;
+
+/** graph.visibility calls answered so far (the whole stack runs in this process). */
+async function visibilityCalls(): Promise<number> {
+  const { values } = await httpDuration.get();
+  return values
+    .filter(
+      (v) =>
+        v.metricName === 'mosaic_http_request_duration_seconds_count' &&
+        v.labels.route === '/internal/v1/visibility',
+    )
+    .reduce((n, v) => n + v.value, 0);
+}
 
 const POSTS = `query($q: String!, $first: Int, $after: String) {
   searchPosts(query: $q, first: $first, after: $after) {
@@ -72,6 +86,9 @@ beforeAll(async () => {
     privatePosts.unshift(await s.post(owner, `secret garden ${i} #mixed`));
     publicPosts.unshift(await s.post(pub, `open garden ${i} #mixed`));
   }
+  // One public post under 13 newer private ones: more than three rounds of a page of 1 hide.
+  wallPublic = await s.post(pub, 'the only open one #wall');
+  for (let i = 0; i < 13; i++) await s.post(owner, `behind the wall ${i} #wall`);
   blockerPost = await s.post(blocker, 'blocker words #feud');
   blockedPost = await s.post(blocked, 'blocked words #feud');
   await s.settle();
@@ -122,6 +139,41 @@ describe('posts of a private account', () => {
     const all = await allPages('#mixed', 3, fan.token);
     expect(all.search.flat()).toHaveLength(8);
     expect(new Set(all.search.flat()).size).toBe(8);
+  });
+
+  it('cost one visibility call per batch read, at most three per page', async () => {
+    const page = (after?: string) =>
+      s.gql<{ searchPosts: Page }>(
+        `query($a: String) { searchPosts(query: "#wall", first: 1, after: $a) {
+          edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }`,
+        { a: after },
+        { token: stranger.token },
+      );
+    let calls = await visibilityCalls();
+    const mixed = await s.gql(POSTS, { q: '#mixed', first: 2 }, { token: stranger.token });
+    expect(mixed.errors).toBeUndefined();
+    // searchPosts and Hashtag.posts: one call each, the first batch was enough.
+    expect((await visibilityCalls()) - calls).toBe(2);
+
+    calls = await visibilityCalls();
+    const first = await page();
+    expect((await visibilityCalls()) - calls).toBe(3);
+    // 12 hidden posts read in three rounds: a short page that says where it stopped.
+    expect(first.data!.searchPosts.edges).toEqual([]);
+    expect(first.data!.searchPosts.pageInfo.hasNextPage).toBe(true);
+    const second = await page(first.data!.searchPosts.pageInfo.endCursor!);
+    expect(second.data!.searchPosts.edges.map((e) => e.node.id)).toEqual([wallPublic]);
+    expect(second.data!.searchPosts.pageInfo.hasNextPage).toBe(false);
+    // The follower sees the newest of the 14 on the first page, with one call.
+    calls = await visibilityCalls();
+    const fans = await s.gql<{ searchPosts: Page }>(
+      `{ searchPosts(query: "#wall", first: 1) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }`,
+      {},
+      { token: fan.token },
+    );
+    expect(fans.data!.searchPosts.edges).toHaveLength(1);
+    expect(fans.data!.searchPosts.pageInfo.hasNextPage).toBe(true);
+    expect((await visibilityCalls()) - calls).toBe(1);
   });
 
   it('are found again by a stranger who is approved, and hidden when the account stays private', async () => {
