@@ -117,6 +117,33 @@ describe('setAvatar', () => {
     expect(me.data!.me.avatar.id).toBe(m.id);
   });
 
+  it('keeps an off-centre subject in the square (attention, not a centre crop)', async () => {
+    const ivy = await stack.signUp('ivy');
+    // A grey 1080×540 picture with a skin-toned square near its right edge: the centre square
+    // (270-810) misses it entirely.
+    const subject = await sharp({
+      create: { width: 180, height: 180, channels: 3, background: { r: 200, g: 90, b: 60 } },
+    })
+      .png()
+      .toBuffer();
+    const picture = await sharp({
+      create: { width: 1080, height: 540, channels: 3, background: { r: 235, g: 235, b: 235 } },
+    })
+      .composite([{ input: subject, left: 830, top: 180 }])
+      .jpeg()
+      .toBuffer();
+    const m = await upload(ivy.token, picture);
+    const avatar = (await setAvatar(ivy.token, m.id)).data!.setAvatar.avatar!;
+    expect(avatar.variants.map((v) => v.width)).toEqual([150, 320, 540]);
+    const chunks: Buffer[] = [];
+    for await (const c of await stack.app.storage.openRead(keyOf(avatar.variants[0]!.url)))
+      chunks.push(c as Buffer);
+    const [, green, blue] = (await sharp(Buffer.concat(chunks)).stats()).channels;
+    // Plain grey would be 235 in every channel; the subject pulls green and blue down.
+    expect(green!.mean).toBeLessThan(228);
+    expect(blue!.mean).toBeLessThan(228);
+  });
+
   it("never upscales: a small image's crops stop at its short side (PNG stays PNG)", async () => {
     const cleo = await stack.signUp('cleo');
     const m = await upload(cleo.token, await png(300, 200), 'image/png');
