@@ -538,6 +538,10 @@ describe('events', () => {
       const subjects = new Set<string>();
       for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
         const msg = await jsm.streams.getMessage(stream, { seq });
+        if (!msg) {
+          bad.push(`seq ${seq}: missing`);
+          continue;
+        }
         const subject = unprefixSubject(stack.cfg.NATS_PREFIX, msg.subject);
         subjects.add(subject);
         const check = parseEvent(subject, msg.json());
