@@ -15,6 +15,7 @@ import type { RequestContext } from './context.js';
 import { hashtagCount, liveAmong, suggestHashtags } from './index-store.js';
 import { parseHashtagName, parseQuery } from './query.js';
 import { parseUserQuery } from './user-query.js';
+import { searchableAmong } from './user-store.js';
 
 type Ref = { id: string };
 
@@ -89,14 +90,26 @@ function admitPosts(ctx: RequestContext) {
   };
 }
 
-/** Users the viewer may find: all but those who have blocked the viewer (signed out: all). */
+/**
+ * Users the viewer may find: indexed in search.users (checked for an engine other than that
+ * table, which decides), and not among those who have blocked the viewer (signed out: all).
+ */
 function admitUsers(ctx: RequestContext) {
+  const { app } = ctx;
   const viewerId = ctx.viewer.userId ?? null;
   return async (hits: SearchHit[]): Promise<SearchHit[]> => {
-    const others = ownersOf(hits, viewerId);
-    if (viewerId === null || others.length === 0) return hits;
-    const hidden = new Set((await ctx.app.graph.visibility(viewerId, others)).profileHidden);
-    return hits.filter((h) => !hidden.has(h.ownerId));
+    let indexed = hits;
+    if (app.backend.name !== 'postgres') {
+      const ids = await searchableAmong(
+        app.pool,
+        hits.map((h) => h.id),
+      );
+      indexed = hits.filter((h) => ids.has(String(h.id)));
+    }
+    const others = ownersOf(indexed, viewerId);
+    if (viewerId === null || others.length === 0) return indexed;
+    const hidden = new Set((await app.graph.visibility(viewerId, others)).profileHidden);
+    return indexed.filter((h) => !hidden.has(h.ownerId));
   };
 }
 

@@ -116,3 +116,14 @@ export async function indexedUsers(pool: pg.Pool, ids: readonly string[]): Promi
   );
   return rows.map(toIndexed);
 }
+
+/** Which of these users are searchable here (engine results are checked against it). */
+export async function searchableAmong(pool: pg.Pool, ids: readonly bigint[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT user_id::text AS id FROM search.users
+     WHERE user_id = ANY($1::bigint[]) AND version_at > '-infinity'`,
+    [ids.map(String)],
+  );
+  return new Set(rows.map((r) => r.id));
+}
