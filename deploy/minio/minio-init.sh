@@ -1,11 +1,12 @@
 #!/bin/sh
 # docker compose `minio-init` (one-shot, the minio image built from deploy/minio/Dockerfile,
-# which ships mc): creates the media bucket, the application user the services use (a policy
-# that allows that bucket only, so no Mosaic container holds MinIO's root credentials) and
-# the bucket's anonymous policy: GET of processed media (keys under m/) and nothing else, so
-# the unsigned URLs the post service hands out (MINIO_PUBLIC_BASE_URL, served through lb's
-# /objects/ location) resolve, while upload originals (u/) and listings stay private.
-# Idempotent: re-running it sets the application user's secret and both policies again.
+# which ships mc): creates the media bucket and the application user the services use (a
+# policy that allows that bucket only, so no Mosaic container holds MinIO's root
+# credentials). The bucket has NO anonymous policy: every object is read and written
+# through URLs the post service presigns (MINIO_PRESIGN_BASE_URL, through lb's /objects/),
+# so a private account's media are never served to someone who merely knows their key.
+# Idempotent: re-running it sets the application user's secret and policy again, and
+# removes the anonymous policy earlier versions set (GET on m/ for everyone).
 set -eu
 
 for v in "$MINIO_ROOT_PASSWORD" "$MINIO_APP_SECRET_KEY"; do
@@ -50,20 +51,6 @@ if ! mc admin user info --json local "$MINIO_APP_ACCESS_KEY" |
   mc admin policy attach local mosaic-media-rw --user "$MINIO_APP_ACCESS_KEY" >/dev/null
 fi
 
-# Anonymous readers: s3:GetObject on m/* only. No s3:ListBucket (no listing), nothing on u/
-# (raw upload originals: EXIF, GPS, unchecked bytes) or any other prefix or bucket.
-cat >/tmp/mosaic-anonymous-policy.json <<POLICY
-{
-  "Version": "2012-10-17",
-  "Statement": [
-    {
-      "Effect": "Allow",
-      "Principal": { "AWS": ["*"] },
-      "Action": ["s3:GetObject"],
-      "Resource": ["arn:aws:s3:::$MINIO_BUCKET/m/*"]
-    }
-  ]
-}
-POLICY
-mc anonymous set-json /tmp/mosaic-anonymous-policy.json "local/$MINIO_BUCKET" >/dev/null
-echo "minio-init: bucket $MINIO_BUCKET (anonymous GET on m/ only) and user $MINIO_APP_ACCESS_KEY ready"
+# No anonymous access at all (deployments made before private accounts had GET on m/*).
+mc anonymous set none "local/$MINIO_BUCKET" >/dev/null
+echo "minio-init: bucket $MINIO_BUCKET (no anonymous access) and user $MINIO_APP_ACCESS_KEY ready"

@@ -1,18 +1,26 @@
-// Media URLs in the compose deployment resolve from outside the service network: the post
-// service (configured as docker-compose.yml configures it) hands out URLs under lb's public
-// address, lb's nginx.conf (the real file, run by a real nginx) serves exactly the processed
-// media keys from the media bucket, and minio-init lets anonymous readers GET those keys and
-// nothing else. MinIO itself is stood in for by an HTTP server that records what reaches it.
+// Media URLs in the compose deployment resolve from outside the service network, and only
+// presigned: the post service (configured as docker-compose.yml configures it) signs each
+// URL for MinIO's own host and path and hands it out under lb's public address
+// (MINIO_PRESIGN_BASE_URL); lb's nginx.conf (the real file, run by a real nginx) passes signed
+// reads of processed media and signed direct-upload PUTs on to the media bucket exactly as
+// they were signed, and nothing unsigned; minio-init gives the bucket no anonymous access.
+// MinIO itself is stood in for by an HTTP server that records what reaches it and checks
+// each signature as MinIO does (SigV4, recomputed with the minio client's own signer).
 //
 // The nginx part needs an nginx binary (CI installs Debian's: deploy/validate.sh). Without one
 // it is skipped on a developer machine and FAILS in CI (CI=true), never silently passes.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { presignSignatureV4 } from 'minio/dist/esm/signing.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../lib/config.js';
+import { s3StorageOptions } from '../../subgraphs/post/src/storage/create-storage.js';
+import { expiryFor } from '../../subgraphs/post/src/storage/media-url-signature.js';
 import { S3Storage } from '../../subgraphs/post/src/storage/s3-storage.js';
 import { mediaKeyPrefix, uploadKey } from '../../subgraphs/post/src/uploads/records.js';
 import { envExample, loadCompose } from './compose-config.js';
@@ -22,59 +30,88 @@ const postEnv = compose.services.post!.environment!;
 const nginxConf = readFileSync('deploy/nginx/nginx.conf', 'utf8');
 const minioInit = readFileSync('deploy/minio/minio-init.sh', 'utf8');
 
-const publicBase = new URL(postEnv.MINIO_PUBLIC_BASE_URL!);
+const presignBase = new URL(postEnv.MINIO_PRESIGN_BASE_URL!);
 const endpoint = new URL(postEnv.MINIO_ENDPOINT!);
 const bucket = postEnv.MINIO_BUCKET!;
-const mediaPrefix = `${publicBase.pathname.replace(/\/$/, '')}/`;
+const mediaPrefix = `${presignBase.pathname.replace(/\/$/, '')}/`;
+
+/** .env.example with its change-me placeholders replaced, as an operator does. */
+const operatorEnv = Object.fromEntries(
+  Object.entries(envExample).map(([k, v]) => [
+    k,
+    v.includes('change-me') ? randomBytes(32).toString('hex') : v,
+  ]),
+);
+const operatorPostEnv = loadCompose(operatorEnv).services.post!.environment!;
+
+/** The post service's S3 storage, configured from compose's environment as it runs. */
+function composeStorage(overrides: Record<string, string> = {}): S3Storage {
+  const cfg = parseConfig({ ...operatorPostEnv, ...overrides });
+  return new S3Storage(s3StorageOptions(cfg, cfg.MINIO_ENDPOINT!));
+}
 
 /** Keys the post service writes for one media: image variants, a video and its poster. */
 const processedKeys = (id: bigint) =>
   ['w320.webp', 'w1080.jpg', 'video.mp4', 'poster.jpg'].map((f) => `${mediaKeyPrefix(id)}/${f}`);
 
-describe('compose: media URLs point at lb', () => {
-  it('MINIO_PUBLIC_BASE_URL is lb as published, at the media location', () => {
+describe('compose: media URLs are presigned and point at lb', () => {
+  it('MINIO_PRESIGN_BASE_URL is lb as published, at the objects location; no unsigned base', () => {
     const lbPort = compose.services.lb!.ports!.map((p) => p.split(':'));
     // <bind>:<host port>:<container port>; lb listens on 4000 inside.
     expect(lbPort).toEqual([[envExample.MOSAIC_BIND, envExample.GATEWAY_HOST_PORT, '4000']]);
-    expect(publicBase.origin).toBe(
+    expect(presignBase.origin).toBe(
       `http://${envExample.MOSAIC_BIND}:${envExample.GATEWAY_HOST_PORT}`,
     );
     // Same origin every service is told it is reached at.
-    expect(publicBase.origin).toBe(new URL(postEnv.PUBLIC_URL!).origin);
+    expect(presignBase.origin).toBe(new URL(postEnv.PUBLIC_URL!).origin);
     expect(mediaPrefix).toBe('/objects/');
+    // No unsigned media URLs at all: the bucket has no anonymous access.
+    expect(postEnv.MINIO_PUBLIC_BASE_URL).toBeUndefined();
     expect(nginxConf).toMatch(
       /^ {4}location \/objects\/ \{\n {6}access_log off;\n {6}return 404;/m,
     );
   });
 
-  it("lb proxies the media location to compose's MinIO, bucket and signing host", () => {
+  it('the storage compose configures hands out lb URLs for public, private and upload URLs', async () => {
+    const s = composeStorage();
+    const key = processedKeys(7n)[0]!;
+    for (const url of [
+      s.publicUrl(key),
+      s.expiringUrl(key, expiryFor(600)),
+      await s.presignPut(uploadKey(7n), { contentType: 'image/jpeg', size: 10 }, 60),
+      await s.presignPart(uploadKey(7n), 'up', 1, 10, 60),
+    ]) {
+      expect(url.startsWith(`${presignBase.origin}/objects/`), url).toBe(true);
+      expect(url, url).toMatch(/[?&]X-Amz-Signature=[0-9a-f]{64}$/);
+    }
+  });
+
+  it("lb proxies both object locations to compose's MinIO, bucket and signing host", () => {
     expect(compose.services.minio).toBeDefined();
     expect(endpoint.host).toBe('minio:9000');
     expect(nginxConf).toMatch(/upstream minio \{[^}]*server minio:9000 resolve[^}]*\}/);
-    expect(nginxConf).toContain(`proxy_pass http://minio/${bucket}/$media_key$media_query;`);
-    expect(nginxConf).toContain(`proxy_set_header Host ${endpoint.host};`);
+    expect(nginxConf).toContain(`proxy_pass http://minio/${bucket}/$media_key?$args;`);
+    expect(nginxConf).toContain(`proxy_pass http://minio/${bucket}/$upload_key?$args;`);
+    expect(
+      nginxConf.match(new RegExp(`proxy_set_header Host ${endpoint.host};`, 'g')),
+    ).toHaveLength(2);
   });
 
-  it('minio-init lets anonymous readers GET processed media keys only', () => {
+  it('minio-init gives the bucket no anonymous access, and removes an earlier policy', () => {
     const policies = [...minioInit.matchAll(/<<POLICY\n([\s\S]*?)\nPOLICY/g)].map(
       (m) =>
         JSON.parse(m[1]!.replaceAll('$MINIO_BUCKET', bucket)) as {
           Statement: { Principal?: unknown; Action: string[]; Resource: string[] }[];
         },
     );
-    const anonymous = policies.flatMap((p) => p.Statement.filter((s) => s.Principal));
-    expect(anonymous).toEqual([
-      {
-        Effect: 'Allow',
-        Principal: { AWS: ['*'] },
-        Action: ['s3:GetObject'],
-        Resource: [`arn:aws:s3:::${bucket}/m/*`],
-      },
-    ]);
-    expect(minioInit).toContain('mc anonymous set-json /tmp/mosaic-anonymous-policy.json');
-    // The prefix is where the post service writes processed media, and not upload originals.
+    // The application user's policy only: no statement names a principal (anonymous).
+    expect(policies).toHaveLength(1);
+    expect(policies.flatMap((p) => p.Statement.filter((s) => s.Principal))).toEqual([]);
+    expect(minioInit).not.toMatch(/anonymous set-json|anonymous set (download|public)/);
+    expect(minioInit).toContain('mc anonymous set none "local/$MINIO_BUCKET"');
+    // Processed media and upload originals live under the two prefixes lb serves.
     for (const key of processedKeys(42n)) expect(key.startsWith('m/')).toBe(true);
-    expect(uploadKey(42n).startsWith('m/')).toBe(false);
+    expect(uploadKey(42n).startsWith('u/')).toBe(true);
   });
 });
 
@@ -84,15 +121,25 @@ interface Seen {
   method: string;
   url: string;
   headers: IncomingHttpHeaders;
+  body: Buffer;
 }
 
+/** Records every request; as S3 does, a signed response-cache-control becomes Cache-Control. */
 function recorder(name: string, seen: Seen[]): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
-    seen.push({ method: req.method!, url: req.url!, headers: req.headers });
-    req.resume();
-    res.setHeader('content-type', 'image/jpeg');
-    res.setHeader('x-amz-request-id', 'internal');
-    res.end(name);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+      const cc = new URL(req.url!, 'http://x').searchParams.get('response-cache-control');
+      if (cc) res.setHeader('cache-control', cc);
+      res.setHeader('content-type', 'image/jpeg');
+      res.setHeader('x-amz-request-id', 'internal');
+      if (req.method === 'PUT')
+        res.setHeader('etag', `"${createHash('md5').update(body).digest('hex')}"`);
+      res.end(name);
+    });
   });
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () =>
@@ -115,17 +162,70 @@ function send(
   method: string,
   rawPath: string,
   headers: Record<string, string> = {},
+  body?: Buffer,
 ): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, method, path: rawPath, headers }, (res) => {
-      let body = '';
+      let text = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
+}
+
+/** RFC 3986 encoding, as SigV4 canonical queries use. */
+const rfc3986 = (s: string) =>
+  encodeURIComponent(s).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+
+/**
+ * Whether MinIO would accept the signature of a request that reached it: recomputed with the
+ * minio client's own SigV4 presigner from what arrived (method, Host, path, query, the signed
+ * headers' values), with the application user's keys. Checks the signature, not the expiry.
+ */
+function verifiesAsMinio(hit: Seen, keys: { accessKey: string; secretKey: string }): boolean {
+  const u = new URL(hit.url, `http://${hit.headers.host}`);
+  const q = u.searchParams;
+  const [accessKey, , region] = (q.get('X-Amz-Credential') ?? '').split('/');
+  if (accessKey !== keys.accessKey || !region) return false;
+  const amzDate = q.get('X-Amz-Date') ?? '';
+  const date = new Date(
+    amzDate.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'),
+  );
+  // The minio signer leaves lower-case content-length/content-type unsigned: capitalised, it
+  // signs them.
+  const headers: Record<string, string> = {};
+  for (const h of (q.get('X-Amz-SignedHeaders') ?? '').split(';')) {
+    const value = hit.headers[h];
+    if (typeof value !== 'string') return false;
+    headers[
+      h === 'host'
+        ? h
+        : h.replace(/(^|-)([a-z])/g, (_, d: string, c: string) => d + c.toUpperCase())
+    ] = value;
+  }
+  const rest = [...q].filter(([k]) => !k.startsWith('X-Amz-'));
+  const query = rest.map(([k, v]) => `${rfc3986(k)}=${rfc3986(v)}`).join('&');
+  const expected = presignSignatureV4(
+    {
+      method: hit.method,
+      protocol: 'http:',
+      path: u.pathname + (query ? `?${query}` : ''),
+      headers,
+    },
+    keys.accessKey,
+    keys.secretKey,
+    undefined,
+    region,
+    date,
+    Number(q.get('X-Amz-Expires')),
+  );
+  return new URL(expected).searchParams.get('X-Amz-Signature') === q.get('X-Amz-Signature');
 }
 
 const nginxBin = ['/usr/sbin/nginx', '/usr/bin/nginx', '/usr/local/sbin/nginx'].find(
@@ -137,7 +237,7 @@ if (!nginxBin && process.env.CI) {
   );
 }
 
-describe.skipIf(!nginxBin)('lb (deploy/nginx/nginx.conf in a real nginx) serves media', () => {
+describe.skipIf(!nginxBin)('lb (deploy/nginx/nginx.conf in a real nginx) and MinIO', () => {
   const minioSeen: Seen[] = [];
   const gatewaySeen: Seen[] = [];
   let minio: { server: Server; port: number };
@@ -146,7 +246,13 @@ describe.skipIf(!nginxBin)('lb (deploy/nginx/nginx.conf in a real nginx) serves 
   let nginx: ChildProcess;
   let dir: string;
   let storage: S3Storage;
+  /** The same storage without the presign base: the URLs MinIO itself would be given. */
+  let internal: S3Storage;
   let base: string;
+  const keys = {
+    accessKey: operatorPostEnv.MINIO_ACCESS_KEY!,
+    secretKey: operatorPostEnv.MINIO_SECRET_KEY!,
+  };
 
   beforeAll(async () => {
     minio = await recorder('minio', minioSeen);
@@ -188,17 +294,11 @@ describe.skipIf(!nginxBin)('lb (deploy/nginx/nginx.conf in a real nginx) serves 
         throw new Error(`nginx did not start: ${stderr}${errorLog()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    // The post service's storage exactly as compose configures it, except that its public
+    // The post service's storage exactly as compose configures it, except that its presign
     // base points at this test's lb instead of 127.0.0.1:4000.
-    base = `http://127.0.0.1:${lbPort}${publicBase.pathname}`;
-    storage = new S3Storage({
-      endpoint: postEnv.MINIO_ENDPOINT!,
-      accessKey: postEnv.MINIO_ACCESS_KEY!,
-      secretKey: postEnv.MINIO_SECRET_KEY!,
-      bucket,
-      region: 'us-east-1',
-      publicBaseUrl: base,
-    });
+    base = `http://127.0.0.1:${lbPort}${presignBase.pathname}`;
+    storage = composeStorage({ MINIO_PRESIGN_BASE_URL: base });
+    internal = composeStorage({ MINIO_PRESIGN_BASE_URL: '' });
   });
 
   afterAll(async () => {
@@ -217,14 +317,25 @@ describe.skipIf(!nginxBin)('lb (deploy/nginx/nginx.conf in a real nginx) serves 
     await fn();
     return minioSeen.slice(before);
   };
+  const pathOf = (url: string) => {
+    const u = new URL(url);
+    expect(u.origin + u.pathname.slice(0, mediaPrefix.length)).toBe(
+      `${new URL(base).origin}${mediaPrefix}`,
+    );
+    return u.pathname + u.search;
+  };
+  /** What MinIO receives for a handed-out URL: its host, /<bucket>/<key>, the same query. */
+  const asSigned = (url: string) => {
+    const u = new URL(url);
+    return `/${bucket}/${u.pathname.slice(mediaPrefix.length)}${u.search}`;
+  };
 
-  it('every URL the post service hands out reaches the object in the media bucket', async () => {
+  it('public media: the day-stable URL reaches the object exactly as signed, cacheable for a day', async () => {
     for (const key of processedKeys(7_340_032_123n)) {
       const url = storage.publicUrl(key);
       expect(url.startsWith(`${base}/m/`)).toBe(true);
-      const u = new URL(url);
       const hits = await reachedMinio(async () => {
-        const res = await send(lbPort, 'GET', u.pathname + u.search, {
+        const res = await send(lbPort, 'GET', pathOf(url), {
           authorization: 'Bearer someone-elses-token',
           cookie: 'session=1',
         });
@@ -233,40 +344,122 @@ describe.skipIf(!nginxBin)('lb (deploy/nginx/nginx.conf in a real nginx) serves 
         // Served from the API's origin: never sniffed or run as a document.
         expect(res.headers['x-content-type-options']).toBe('nosniff');
         expect(res.headers['content-security-policy']).toBe("default-src 'none'; sandbox");
-        expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+        expect(res.headers['cross-origin-resource-policy']).toBe('cross-origin');
+        // The signed override, from MinIO's answer: one cache entry per URL, for a day.
+        expect(res.headers['cache-control']).toBe('public, max-age=86400');
         expect(res.headers['x-amz-request-id']).toBeUndefined();
       });
       expect(hits).toHaveLength(1);
       expect(hits[0]!.method).toBe('GET');
-      expect(hits[0]!.url).toBe(`/${bucket}/${key}`);
+      // Byte for byte the request the post service signed for MinIO itself.
+      expect(`http://${hits[0]!.headers.host}${hits[0]!.url}`).toBe(internal.publicUrl(key));
+      expect(hits[0]!.url).toBe(asSigned(url));
       expect(hits[0]!.headers.host).toBe(endpoint.host);
-      // Anonymous at MinIO: whatever the client sent, no credentials or cookies go on.
+      expect(verifiesAsMinio(hits[0]!, keys)).toBe(true);
+      // No credentials or cookies of the client's go on to MinIO.
       expect(hits[0]!.headers.authorization).toBeUndefined();
       expect(hits[0]!.headers.cookie).toBeUndefined();
     }
-    const head = await reachedMinio(() =>
-      send(lbPort, 'HEAD', `${mediaPrefix}${processedKeys(1n)[0]}`),
-    );
-    expect(head.map((h) => h.method)).toEqual(['HEAD']);
+    const url = storage.publicUrl(processedKeys(1n)[0]!);
+    const head = await reachedMinio(() => send(lbPort, 'HEAD', pathOf(url)));
+    expect(head.map((h) => [h.method, h.url])).toEqual([['HEAD', asSigned(url)]]);
   });
 
-  it('refuses upload originals, listings, other buckets and paths that are not media keys', async () => {
+  it("private accounts' media: the expiring URL reaches the object as signed, kept privately", async () => {
+    const key = processedKeys(13n)[0]!;
+    const url = storage.expiringUrl(key, expiryFor(600));
+    const hits = await reachedMinio(async () => {
+      const res = await send(lbPort, 'GET', pathOf(url), { range: 'bytes=0-3' });
+      expect(res.status).toBe(200);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['content-security-policy']).toBe("default-src 'none'; sandbox");
+      expect(res.headers['cache-control']).toMatch(/^private, max-age=\d+$/);
+    });
+    expect(hits).toHaveLength(1);
+    expect(`http://${hits[0]!.headers.host}${hits[0]!.url}`).toBe(
+      internal.expiringUrl(key, expiryFor(600)),
+    );
+    expect(verifiesAsMinio(hits[0]!, keys)).toBe(true);
+    // Range requests pass on (video seeking).
+    expect(hits[0]!.headers.range).toBe('bytes=0-3');
+    // A signature made with another secret is MinIO's to refuse: lb passes it on unchanged.
+    const forged = new URL(url);
+    forged.searchParams.set('X-Amz-Signature', 'f'.repeat(64));
+    const [forgedHit] = await reachedMinio(() => send(lbPort, 'GET', pathOf(forged.toString())));
+    expect(verifiesAsMinio(forgedHit!, keys)).toBe(false);
+  });
+
+  it('no anonymous reads: unsigned requests and extra query parameters never reach MinIO', async () => {
+    const key = processedKeys(11n)[1]!;
+    const signed = new URL(storage.publicUrl(key));
     const refused = [
-      `${mediaPrefix}${uploadKey(5n)}`,
+      `${mediaPrefix}${key}`,
+      `${mediaPrefix}${key}?acl`,
+      `${mediaPrefix}${key}?response-content-type=text/html`,
+      `${mediaPrefix}${key}?X-Amz-Signature=${'0'.repeat(63)}`,
+      `${mediaPrefix}${key}?X-Amz-Signature=${'0'.repeat(64)}x`,
+      // A signed URL with a parameter added (a content-type override, a sub-resource).
+      `${mediaPrefix}${key}${signed.search}&response-content-type=text/html`,
+      `${mediaPrefix}${key}${signed.search}&acl`,
+      `${mediaPrefix}${key}${signed.search}&tagging=`,
+    ];
+    for (const p of refused) {
+      const hits = await reachedMinio(async () => {
+        const res = await send(lbPort, 'GET', p);
+        expect(res.status, p).toBe(403);
+        // Still from the API's origin.
+        expect(res.headers['x-content-type-options'], p).toBe('nosniff');
+      });
+      expect(hits, p).toEqual([]);
+    }
+  });
+
+  it('refuses reading upload originals, listings, other buckets and paths that are not keys', async () => {
+    // Never GET or HEAD on u/, even with a valid signature (a PUT URL's query).
+    const put = new URL(
+      await storage.presignPut(uploadKey(5n), { contentType: 'image/jpeg', size: 10 }, 60),
+    );
+    for (const method of ['GET', 'HEAD']) {
+      for (const p of [
+        `${mediaPrefix}${uploadKey(5n)}`,
+        `${mediaPrefix}${uploadKey(5n)}${put.search}`,
+      ]) {
+        const hits = await reachedMinio(async () => {
+          const res = await send(lbPort, method, p);
+          expect(res.status, `${method} ${p}`).toBe(403);
+        });
+        expect(hits, p).toEqual([]);
+      }
+    }
+    const signedQuery = new URL(storage.publicUrl(processedKeys(5n)[0]!)).search;
+    const refused = [
       mediaPrefix,
+      `${mediaPrefix}${signedQuery}`,
+      `${mediaPrefix}?list-type=2`,
       `${mediaPrefix}m/`,
       `${mediaPrefix}m`,
-      `${mediaPrefix}?list-type=2`,
-      `${mediaPrefix}m/5/..%2F..%2Fu%2F5%2Foriginal`,
-      `${mediaPrefix}m/5/%2e%2e/%2e%2e/u/5/original`,
+      `${mediaPrefix}u/`,
       `${mediaPrefix}m//5/w320.webp/`,
-      `${mediaPrefix}other-bucket/m/5/w320.webp`,
-      `${mediaPrefix}m/5/.hidden`,
+      `${mediaPrefix}other-bucket/m/5/w320.webp${signedQuery}`,
+      `${mediaPrefix}${bucket}/m/5/w320.webp${signedQuery}`,
+      `${mediaPrefix}m/5/.hidden${signedQuery}`,
+      `${mediaPrefix}x/5/original${signedQuery}`,
     ];
     for (const p of refused) {
       const hits = await reachedMinio(async () => {
         const res = await send(lbPort, 'GET', p);
         expect(res.status, p).toBe(404);
+      });
+      expect(hits, p).toEqual([]);
+    }
+    // Encoded traversals are resolved before matching: out of m/ they land on u/ (no GET there).
+    for (const p of [
+      `${mediaPrefix}m/5/..%2F..%2Fu%2F5%2Foriginal${signedQuery}`,
+      `${mediaPrefix}m/5/%2e%2e/%2e%2e/u/5/original${signedQuery}`,
+    ]) {
+      const hits = await reachedMinio(async () => {
+        const res = await send(lbPort, 'GET', p);
+        expect(res.status, p).toBe(403);
       });
       expect(hits, p).toEqual([]);
     }
@@ -283,40 +476,170 @@ describe.skipIf(!nginxBin)('lb (deploy/nginx/nginx.conf in a real nginx) serves 
     }
   });
 
-  it('allows GET and HEAD only', async () => {
-    for (const method of ['PUT', 'POST', 'DELETE', 'PATCH']) {
-      const hits = await reachedMinio(async () => {
-        const res = await send(lbPort, method, `${mediaPrefix}${processedKeys(9n)[1]}`);
-        expect(res.status, method).toBe(403);
-      });
-      expect(hits, method).toEqual([]);
-    }
-  });
-
-  it('drops the query string of unsigned requests (no sub-resources or header overrides)', async () => {
-    const key = processedKeys(11n)[1]!;
-    for (const q of ['?acl', '?response-content-type=text/html', '?tagging&versionId=1']) {
-      const hits = await reachedMinio(() => send(lbPort, 'GET', `${mediaPrefix}${key}${q}`));
-      expect(hits.map((h) => h.url)).toEqual([`/${bucket}/${key}`]);
-    }
-  });
-
-  it('passes a presigned GET on exactly as it was signed (host, path and query)', async () => {
-    const key = processedKeys(13n)[0]!;
-    const signed = new URL(storage.presignGet(key, 3600, new Date()));
-    // What the post service signs: MINIO_ENDPOINT's host and /<bucket>/<key>.
-    expect(signed.host).toBe(endpoint.host);
-    expect(signed.pathname).toBe(`/${bucket}/${key}`);
+  it('direct uploads: the PUT createUpload hands out reaches MinIO byte for byte as signed', async () => {
+    // Over the 1 MB that ordinary requests may carry: the upload routes' limit applies.
+    const body = randomBytes(3 * 1024 * 1024 + 17);
+    const key = uploadKey(21n);
+    const url = await storage.presignPut(
+      key,
+      { contentType: 'image/jpeg', size: body.length },
+      3600,
+    );
     const hits = await reachedMinio(async () => {
-      const res = await send(lbPort, 'GET', `${mediaPrefix}${key}${signed.search}`);
+      const res = await send(
+        lbPort,
+        'PUT',
+        pathOf(url),
+        {
+          'content-type': 'image/jpeg',
+          origin: 'http://127.0.0.1:4000',
+          authorization: 'Bearer someone-elses-token',
+          cookie: 'session=1',
+          // Would make MinIO copy another object (a private account's) into the upload.
+          'x-amz-copy-source': `/${bucket}/m/9/w1080.jpg`,
+          'x-amz-tagging': 'a=b',
+          'x-amz-meta-owner': 'someone',
+          'x-amz-server-side-encryption-customer-algorithm': 'AES256',
+        },
+        body,
+      );
       expect(res.status).toBe(200);
+      // completeUpload needs the ETag: it comes back.
+      expect(res.headers.etag).toBe(`"${createHash('md5').update(body).digest('hex')}"`);
       expect(res.headers['x-content-type-options']).toBe('nosniff');
-      expect(res.headers['content-security-policy']).toBe("default-src 'none'; sandbox");
-      // A signed URL expires: not cached for good like an unsigned one.
-      expect(res.headers['cache-control']).toBeUndefined();
+      expect(res.headers['x-amz-request-id']).toBeUndefined();
     });
     expect(hits).toHaveLength(1);
-    // MinIO sees the very request the signature covers, so it verifies.
-    expect(`http://${hits[0]!.headers.host}${hits[0]!.url}`).toBe(signed.toString());
+    const hit = hits[0]!;
+    expect(hit.method).toBe('PUT');
+    expect(hit.url).toBe(asSigned(url));
+    expect(hit.headers.host).toBe(endpoint.host);
+    expect(hit.headers['content-length']).toBe(String(body.length));
+    expect(hit.headers['content-type']).toBe('image/jpeg');
+    expect(hit.body.equals(body)).toBe(true);
+    expect(verifiesAsMinio(hit, keys)).toBe(true);
+    // The browser's origin goes on (MinIO answers CORS); nothing else the client chose.
+    expect(hit.headers.origin).toBe('http://127.0.0.1:4000');
+    for (const h of [
+      'authorization',
+      'cookie',
+      'x-amz-copy-source',
+      'x-amz-tagging',
+      'x-amz-meta-owner',
+      'x-amz-server-side-encryption-customer-algorithm',
+    ])
+      expect(hit.headers[h], h).toBeUndefined();
+  });
+
+  it('direct uploads: part PUTs of a multipart upload reach MinIO as signed', async () => {
+    const key = uploadKey(22n);
+    // MinIO's upload ids are URL-safe base64.
+    const uploadId = Buffer.from(`deployment-id.${randomBytes(16).toString('hex')}`).toString(
+      'base64url',
+    );
+    for (const partNumber of [2, 1]) {
+      const body = randomBytes(1024 * 1024 + partNumber);
+      const url = await storage.presignPart(key, uploadId, partNumber, body.length, 3600);
+      const [hit, ...more] = await reachedMinio(async () => {
+        const res = await send(lbPort, 'PUT', pathOf(url), {}, body);
+        expect(res.status).toBe(200);
+        expect(res.headers.etag).toMatch(/^"[0-9a-f]{32}"$/);
+      });
+      expect(more).toEqual([]);
+      expect(hit!.url).toBe(asSigned(url));
+      const q = new URL(hit!.url, 'http://x').searchParams;
+      expect([q.get('partNumber'), q.get('uploadId')]).toEqual([String(partNumber), uploadId]);
+      expect(hit!.headers['content-length']).toBe(String(body.length));
+      expect(hit!.body.equals(body)).toBe(true);
+      expect(verifiesAsMinio(hit!, keys)).toBe(true);
+    }
+  });
+
+  it('refuses unsigned or altered PUTs, PUTs outside u/ and every other write', async () => {
+    const key = uploadKey(23n);
+    const url = new URL(
+      await storage.presignPut(key, { contentType: 'image/jpeg', size: 4 }, 3600),
+    );
+    const mediaUrl = new URL(storage.publicUrl(processedKeys(23n)[0]!));
+    const cases: [string, string, number][] = [
+      ['PUT', `${mediaPrefix}${key}`, 403],
+      ['PUT', `${mediaPrefix}${key}?partNumber=1&uploadId=x`, 403],
+      ['PUT', `${mediaPrefix}${key}${url.search}&tagging=`, 403],
+      ['PUT', `${mediaPrefix}${key}${url.search}&acl`, 403],
+      ['PUT', `${mediaPrefix}${key}${url.search}&x-id=CopyObject`, 403],
+      // Processed media are written by the post service only.
+      ['PUT', `${mediaPrefix}${processedKeys(23n)[0]}${url.search}`, 403],
+      ['PUT', `${mediaPrefix}${processedKeys(23n)[0]}${mediaUrl.search}`, 403],
+      ['PUT', `${mediaPrefix}x/23/original${url.search}`, 404],
+      ['PUT', `${mediaPrefix}${bucket}/${key}${url.search}`, 404],
+      ['POST', `${mediaPrefix}${key}?uploads`, 403],
+      ['POST', `${mediaPrefix}${key}${url.search}`, 403],
+      ['DELETE', `${mediaPrefix}${key}${url.search}`, 403],
+      ['DELETE', `${mediaPrefix}${processedKeys(23n)[0]}${mediaUrl.search}`, 403],
+      ['PATCH', `${mediaPrefix}${key}${url.search}`, 403],
+    ];
+    for (const [method, p, status] of cases) {
+      const hits = await reachedMinio(async () => {
+        const res = await send(
+          lbPort,
+          method,
+          p,
+          { 'content-type': 'image/jpeg' },
+          Buffer.from('abcd'),
+        );
+        expect(res.status, `${method} ${p}`).toBe(status);
+      });
+      expect(hits, `${method} ${p}`).toEqual([]);
+    }
+    // Past the upload routes' limit: refused by nginx before any byte is read.
+    const hits = await reachedMinio(async () => {
+      const res = await new Promise<number>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port: lbPort,
+            method: 'PUT',
+            path: pathOf(url.toString()),
+            headers: { 'content-length': String(1026 * 1024 * 1024) },
+          },
+          (r) => {
+            r.resume();
+            resolve(r.statusCode!);
+          },
+        );
+        req.on('error', reject);
+        req.flushHeaders();
+      });
+      expect(res).toBe(413);
+    });
+    expect(hits).toEqual([]);
+  });
+
+  it('passes CORS preflights of signed URLs on to MinIO with what it answers from', async () => {
+    const url = await storage.presignPut(uploadKey(24n), { contentType: 'image/png', size: 4 }, 60);
+    const [hit, ...more] = await reachedMinio(async () => {
+      const res = await send(lbPort, 'OPTIONS', pathOf(url), {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'PUT',
+        'access-control-request-headers': 'content-type',
+        cookie: 'session=1',
+      });
+      expect(res.status).toBe(200);
+    });
+    expect(more).toEqual([]);
+    expect(hit!.method).toBe('OPTIONS');
+    expect(hit!.url).toBe(asSigned(url));
+    expect(hit!.headers.origin).toBe('https://app.example.com');
+    expect(hit!.headers['access-control-request-method']).toBe('PUT');
+    expect(hit!.headers['access-control-request-headers']).toBe('content-type');
+    expect(hit!.headers.cookie).toBeUndefined();
+    // Unsigned preflights go nowhere.
+    const unsigned = await reachedMinio(() =>
+      send(lbPort, 'OPTIONS', `${mediaPrefix}${uploadKey(24n)}`, {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'PUT',
+      }),
+    );
+    expect(unsigned).toEqual([]);
   });
 });

@@ -15,6 +15,12 @@ export const postSettings = defineSettings({
   MINIO_REGION: z.string().default('us-east-1'),
   /** Public base URL of the bucket (CDN); presigned GETs are used when unset. */
   MINIO_PUBLIC_BASE_URL: optionalUrl,
+  /**
+   * Where clients reach presigned URLs when MINIO_ENDPOINT is a private address: a proxy
+   * mapping <base>/<key> to <endpoint>/<bucket>/<key> with the endpoint's Host (compose:
+   * <MOSAIC_PUBLIC_URL>/objects). Signed for the endpoint, handed out under this base.
+   */
+  MINIO_PRESIGN_BASE_URL: optionalUrl,
   MEDIA_MAX_PIXELS: int(50_000_000),
 
   // ---- posts ----

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../lib/config.js';
 import { FsStorage } from '../src/storage/fs-storage.js';
 import { S3Storage } from '../src/storage/s3-storage.js';
-import { createStorage } from '../src/storage/create-storage.js';
+import { createStorage, s3StorageOptions } from '../src/storage/create-storage.js';
 import { registerMediaFileRoutes } from '../src/storage/file-route.js';
 import { ObjectNotFound } from '../src/storage/keys.js';
 import { expiryFor, signMediaKey } from '../src/storage/media-url-signature.js';
@@ -610,5 +610,162 @@ describe('expiring media URLs on S3', () => {
     expect(signedAt / 1000 + Number(url.searchParams.get('X-Amz-Expires'))).toBe(exp);
     expect(s3.expiringUrl('m/9/w640.jpg', expiryFor(600))).toBe(url.toString());
     expect(() => s3.expiringUrl('u/1/original', exp)).toThrow(/Invalid object key/);
+  });
+});
+
+// MINIO_PRESIGN_BASE_URL (compose: lb's /objects/): presigned URLs signed for MinIO's own
+// host and path, handed out under the proxy's base.
+describe('presigned URLs under a proxy base (MINIO_PRESIGN_BASE_URL)', () => {
+  const opts = {
+    endpoint: 'http://minio:9000',
+    accessKey: 'mosaic-app',
+    secretKey: 'app-secret',
+    bucket: 'mosaic-media',
+    region: 'us-east-1',
+  };
+  const proxied = new S3Storage({ ...opts, presignBaseUrl: 'https://mosaic.example.com/objects/' });
+  const direct = new S3Storage(opts);
+  const date = new Date('2026-03-04T05:06:07Z');
+  const params = (u: string | URL) => Object.fromEntries([...new URL(u).searchParams].sort());
+  /** Where the proxy sends a request for `url`: MinIO's host and /<bucket>/<key>, same query. */
+  const unproxied = (url: string) => {
+    const u = new URL(url);
+    expect(u.origin + u.pathname.slice(0, '/objects/'.length)).toBe(
+      'https://mosaic.example.com/objects/',
+    );
+    return `http://minio:9000/mosaic-media/${u.pathname.slice('/objects/'.length)}${u.search}`;
+  };
+
+  it('hands out <base>/<key>?X-Amz-... for GETs, PUTs and parts', async () => {
+    const shapes: [string, RegExp][] = [
+      [proxied.presignGet('m/7/w1080.jpg', 600, date), /^\/objects\/m\/7\/w1080\.jpg$/],
+      [proxied.publicUrl('m/7/w320.webp'), /^\/objects\/m\/7\/w320\.webp$/],
+      [proxied.expiringUrl('m/7/video.mp4', expiryFor(600)), /^\/objects\/m\/7\/video\.mp4$/],
+      [
+        await proxied.presignPut('u/7/original', { contentType: 'image/png', size: 10 }, 60),
+        /^\/objects\/u\/7\/original$/,
+      ],
+      [await proxied.presignPart('u/7/original', 'up-1', 3, 10, 60), /^\/objects\/u\/7\/original$/],
+    ];
+    for (const [url, path] of shapes) {
+      const u = new URL(url);
+      expect(u.origin, url).toBe('https://mosaic.example.com');
+      expect(u.pathname, url).toMatch(path);
+      expect(url, url).toMatch(/&X-Amz-Signature=[0-9a-f]{64}$/);
+    }
+    const part = new URL(shapes[4]![0]);
+    expect(part.searchParams.get('partNumber')).toBe('3');
+    expect(part.searchParams.get('uploadId')).toBe('up-1');
+    // Upload originals never get a GET URL, proxied or not.
+    expect(() => proxied.expiringUrl('u/7/original', expiryFor(600))).toThrow(/Invalid object key/);
+    expect(() => proxied.publicUrl('u/7/original')).toThrow(/Invalid object key/);
+    expect(() => new S3Storage({ ...opts, presignBaseUrl: 'https://x.example/o?a=1' })).toThrow(
+      /no query/,
+    );
+  });
+
+  it('signs for MinIO itself: the minio client presigns the unproxied URL identically', async () => {
+    // GET, with the signed Cache-Control override the storage puts on media URLs.
+    const response = { 'response-cache-control': 'private, max-age=900' };
+    const get = proxied.presignGet('m/7/w1080.jpg', 3600, date, response);
+    const theirs = await direct.client.presignedGetObject(
+      'mosaic-media',
+      'm/7/w1080.jpg',
+      3600,
+      response,
+      date,
+    );
+    expect(unproxied(get)).toBe(
+      `${new URL(theirs).origin}${new URL(theirs).pathname}${new URL(get).search}`,
+    );
+    expect(params(get)).toEqual(params(theirs));
+    // The same signature as without the base: only where the URL points differs.
+    expect(unproxied(get)).toBe(direct.presignGet('m/7/w1080.jpg', 3600, date, response));
+    // PUT and part PUT (content-length and content-type signed, as for createUpload).
+    const minioSigned = (path: string, headers: Record<string, string>) =>
+      presignSignatureV4(
+        { method: 'PUT', protocol: 'http:', path, headers: { host: 'minio:9000', ...headers } },
+        opts.accessKey,
+        opts.secretKey,
+        undefined,
+        opts.region,
+        date,
+        600,
+      );
+    const put = proxied.presign('PUT', 'u/7/original', 600, date, {
+      headers: { 'content-length': '6345', 'content-type': 'image/png' },
+    });
+    expect(params(put)).toEqual(
+      params(
+        minioSigned('/mosaic-media/u/7/original', {
+          'Content-Length': '6345',
+          'Content-Type': 'image/png',
+        }),
+      ),
+    );
+    expect(unproxied(put)).toBe(
+      direct.presign('PUT', 'u/7/original', 600, date, {
+        headers: { 'content-length': '6345', 'content-type': 'image/png' },
+      }),
+    );
+    const part = proxied.presign('PUT', 'u/7/original', 600, date, {
+      query: { partNumber: '2', uploadId: 'abc' },
+      headers: { 'content-length': '1000' },
+    });
+    expect(params(part)).toEqual(
+      params(
+        minioSigned('/mosaic-media/u/7/original?partNumber=2&uploadId=abc', {
+          'Content-Length': '1000',
+        }),
+      ),
+    );
+  });
+
+  it('public URLs are stable for the UTC day and cacheable for a day; expiring ones privately', () => {
+    const day = new Date();
+    day.setUTCHours(0, 0, 0, 0);
+    const pub = new URL(proxied.publicUrl('m/7/w320.webp'));
+    expect(proxied.publicUrl('m/7/w320.webp')).toBe(pub.toString());
+    expect(pub.searchParams.get('X-Amz-Date')).toBe(
+      day
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d{3}/, ''),
+    );
+    // Valid until the end of the next UTC day: at least 24 hours after it is handed out.
+    expect(pub.searchParams.get('X-Amz-Expires')).toBe(String(2 * 24 * 3600));
+    expect(pub.searchParams.get('response-cache-control')).toBe('public, max-age=86400');
+
+    const windowEnd = () => (Math.floor(Date.now() / 1000 / 300) + 1) * 300;
+    const before = windowEnd();
+    const exp = expiryFor(600);
+    const priv = new URL(proxied.expiringUrl('m/7/w320.webp', exp));
+    const after = windowEnd();
+    const maxAge = Number(
+      /^private, max-age=(\d+)$/.exec(priv.searchParams.get('response-cache-control')!)?.[1],
+    );
+    // Never cached past the expiry, even when fetched at the end of the URL's window.
+    expect([exp - before, exp - after]).toContain(maxAge);
+    expect(maxAge).toBeGreaterThanOrEqual(600 - 300);
+  });
+
+  it('createStorage reads MINIO_PRESIGN_BASE_URL', () => {
+    const c = parseConfig({
+      NODE_ENV: 'test',
+      MINIO_ENDPOINT: 'http://minio:9000',
+      MINIO_PRESIGN_BASE_URL: 'https://mosaic.example.com/objects',
+    });
+    const s = new S3Storage(s3StorageOptions(c, c.MINIO_ENDPOINT!));
+    expect(s.presignGet('m/1/w320.jpg', 60, date)).toMatch(
+      /^https:\/\/mosaic\.example\.com\/objects\/m\/1\/w320\.jpg\?X-Amz-Algorithm=/,
+    );
+    const unset = parseConfig({ NODE_ENV: 'test', MINIO_ENDPOINT: 'http://minio:9000' });
+    expect(
+      new S3Storage(s3StorageOptions(unset, 'http://minio:9000')).presignGet(
+        'm/1/w320.jpg',
+        60,
+        date,
+      ),
+    ).toMatch(/^http:\/\/minio:9000\/mosaic-media\/m\/1\/w320\.jpg\?/);
   });
 });

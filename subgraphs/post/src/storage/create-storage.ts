@@ -6,20 +6,27 @@ import { signUploadToken } from '../uploads/upload-token.js';
 import { FsStorage } from './fs-storage.js';
 import { signMediaKey } from './media-url-signature.js';
 import type { ObjectStorage } from './object-storage.js';
-import { S3Storage } from './s3-storage.js';
+import { S3Storage, type S3StorageOptions } from './s3-storage.js';
+
+/** S3Storage's options from the environment, for MINIO_ENDPOINT = `endpoint`. */
+export function s3StorageOptions(cfg: Config, endpoint: string): S3StorageOptions {
+  const settings = postSettings(cfg);
+  return {
+    endpoint,
+    accessKey: cfg.MINIO_ACCESS_KEY,
+    secretKey: cfg.MINIO_SECRET_KEY,
+    bucket: settings.MINIO_BUCKET,
+    region: settings.MINIO_REGION,
+    publicBaseUrl: settings.MINIO_PUBLIC_BASE_URL,
+    presignBaseUrl: settings.MINIO_PRESIGN_BASE_URL,
+  };
+}
 
 /** fs by default; S3 (minio client) when MINIO_ENDPOINT is set; creates the bucket/dir if missing. */
 export async function createStorage(cfg: Config): Promise<ObjectStorage> {
   const settings = postSettings(cfg);
   if (cfg.MINIO_ENDPOINT) {
-    const s3 = new S3Storage({
-      endpoint: cfg.MINIO_ENDPOINT,
-      accessKey: cfg.MINIO_ACCESS_KEY,
-      secretKey: cfg.MINIO_SECRET_KEY,
-      bucket: settings.MINIO_BUCKET,
-      region: settings.MINIO_REGION,
-      publicBaseUrl: settings.MINIO_PUBLIC_BASE_URL,
-    });
+    const s3 = new S3Storage(s3StorageOptions(cfg, cfg.MINIO_ENDPOINT));
     await s3.init();
     return s3;
   }

@@ -11,6 +11,9 @@ import type { ObjectStorage } from './object-storage.js';
 export const S3_PART_SIZE = 5 * 1024 * 1024;
 /** SigV4 presigned URLs are valid for at most 7 days. */
 const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
+const DAY_SECONDS = 24 * 3600;
+/** A public (day-stable) presigned URL: valid from 00:00 UTC until the end of the next day. */
+const PUBLIC_URL_SECONDS = 2 * DAY_SECONDS;
 
 export interface S3StorageOptions {
   endpoint: string;
@@ -20,6 +23,14 @@ export interface S3StorageOptions {
   region: string;
   /** Public base URL of the bucket (CDN); presigned GETs are used when unset. */
   publicBaseUrl?: string | undefined;
+  /**
+   * Where clients reach the bucket's objects when `endpoint` is a private address: a proxy
+   * that maps `<base>/<key>` to `<endpoint>/<bucket>/<key>` and sends the endpoint's Host
+   * (compose's lb, `/objects/`). Presigned URLs are still signed for the endpoint's host and
+   * `/<bucket>/<key>`, which is what the storage server checks, but handed out under this
+   * base. Unset: presigned URLs name the endpoint itself.
+   */
+  presignBaseUrl?: string | undefined;
 }
 
 function isNotFound(err: unknown): boolean {
@@ -33,11 +44,17 @@ export class S3Storage implements ObjectStorage {
   readonly bucket: string;
   private readonly opts: S3StorageOptions;
   private readonly endpoint: URL;
+  private readonly presignBase: string | undefined;
 
   constructor(opts: S3StorageOptions) {
     this.opts = opts;
     this.bucket = opts.bucket;
     this.endpoint = new URL(opts.endpoint);
+    if (opts.presignBaseUrl) {
+      const base = new URL(opts.presignBaseUrl);
+      if (base.search || base.hash) throw new Error('MINIO_PRESIGN_BASE_URL: no query or fragment');
+      this.presignBase = opts.presignBaseUrl.replace(/\/+$/, '');
+    }
     const useSSL = this.endpoint.protocol === 'https:';
     this.client = new Client({
       endPoint: this.endpoint.hostname,
@@ -157,11 +174,15 @@ export class S3Storage implements ObjectStorage {
   publicUrl(key: string): string {
     const path = encodeKey(assertPublicKey(key));
     if (this.opts.publicBaseUrl) return `${this.opts.publicBaseUrl.replace(/\/$/, '')}/${path}`;
-    // Signed from the start of the current UTC day, so the URL is stable for a day
-    // (cacheable by browsers and CDNs) and stays valid for at least 6 more.
+    // Signed from the start of the current UTC day, so the URL is stable for a day (one
+    // cache entry per day for browsers and CDNs), and valid until the end of the next day:
+    // at least 24 hours from when it is handed out, and an account that turns private
+    // stops its public URLs within two days at most (fs storage: at once).
     const day = new Date();
     day.setUTCHours(0, 0, 0, 0);
-    return this.presignGet(key, MAX_PRESIGN_SECONDS, day);
+    return this.presignGet(key, PUBLIC_URL_SECONDS, day, {
+      'response-cache-control': `public, max-age=${DAY_SECONDS}`,
+    });
   }
 
   expiringUrl(key: string, expiresAt: number): string {
@@ -169,13 +190,28 @@ export class S3Storage implements ObjectStorage {
     // Signed at a time fixed by the window, so URLs made within one window are identical.
     const w = SIGNED_URL_WINDOW_SECONDS;
     const now = Math.floor(Date.now() / 1000);
-    const start = Math.min(expiresAt - 4 * w, Math.floor(now / w) * w);
-    return this.presignGet(key, expiresAt - start, new Date(start * 1000));
+    const windowStart = Math.floor(now / w) * w;
+    const start = Math.min(expiresAt - 4 * w, windowStart);
+    // Kept by the client alone, and no longer than the URL is valid even when it is
+    // fetched at the end of its window.
+    const maxAge = Math.max(0, expiresAt - windowStart - w);
+    return this.presignGet(key, expiresAt - start, new Date(start * 1000), {
+      'response-cache-control': `private, max-age=${maxAge}`,
+    });
   }
 
-  /** Synchronous SigV4 query-string presign of a GET (publicUrl must not be async). */
-  presignGet(key: string, expiresSeconds: number, date: Date): string {
-    return this.presign('GET', key, expiresSeconds, date);
+  /**
+   * Synchronous SigV4 query-string presign of a GET (publicUrl must not be async).
+   * `response` are S3's response-header overrides (response-cache-control, ...): signed,
+   * so only the URL's maker chooses them.
+   */
+  presignGet(
+    key: string,
+    expiresSeconds: number,
+    date: Date,
+    response: Record<string, string> = {},
+  ): string {
+    return this.presign('GET', key, expiresSeconds, date, { query: response });
   }
 
   /**
@@ -234,8 +270,11 @@ export class S3Storage implements ObjectStorage {
       'aws4_request',
     );
     const signature = createHmac('sha256', signingKey).update(stringToSign).digest('hex');
-    const origin = `${this.endpoint.protocol}//${host}`;
-    return `${origin}${canonicalPath}?${canonicalQuery}&X-Amz-Signature=${signature}`;
+    // Signed for the endpoint; handed out where clients reach it (the proxy restores both).
+    const at = this.presignBase
+      ? `${this.presignBase}/${encodeKey(key)}`
+      : `${this.endpoint.protocol}//${host}${canonicalPath}`;
+    return `${at}?${canonicalQuery}&X-Amz-Signature=${signature}`;
   }
 
   async presignPut(
