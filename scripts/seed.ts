@@ -47,7 +47,12 @@ export const SEEDED_TABLES = [
   'posts.outbox',
 ] as const;
 /** Filled from the seed's events by the feed materializer and the search indexer. */
-export const PROJECTION_TABLES = ['feed.posts', 'search.posts', 'search.hashtags'] as const;
+export const PROJECTION_TABLES = [
+  'feed.posts',
+  'search.posts',
+  'search.hashtags',
+  'search.users',
+] as const;
 
 export interface SeedOptions {
   users: number;
@@ -279,9 +284,9 @@ export async function seed(cfg: Config, opts: SeedOptions): Promise<SeedResult> 
         `WITH u AS (
            INSERT INTO users.users (username, username_lower, email, password_hash, display_name)
            SELECT n, lower(n), lower(n) || '@demo.mosaic', $2, initcap(replace(n, '_', ' ')) FROM unnest($1::text[]) n
-           RETURNING id, username, created_at)
+           RETURNING id, username, display_name, created_at)
          INSERT INTO users.outbox (subject, payload)
-         SELECT 'user.created', jsonb_build_object('v', 1, 'userId', id::text, 'username', username, 'createdAt', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) FROM u
+         SELECT 'user.created', jsonb_build_object('v', 1, 'userId', id::text, 'username', username, 'createdAt', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'displayName', display_name) FROM u
          RETURNING (payload->>'userId') AS id, payload->>'username' AS username`,
         [names, passwordHash],
       );
