@@ -8,7 +8,7 @@ import { baseOf } from '../lib/clients/internal-http.js';
 import type { RunningService } from '../lib/platform/http/server.js';
 import { SUBGRAPHS } from '../scripts/services.js';
 import { startGateway } from '../gateway/src/server.js';
-import { benchEnv, summarize, writeResults } from './support.js';
+import { benchEnv, freePort, summarize, writeResults } from './support.js';
 
 const FOLLOWERS = Number(process.env.BENCH_GRAPH_FOLLOWERS ?? 1_000_000);
 const USERS = 200;
@@ -73,12 +73,16 @@ export async function run(): Promise<void> {
       [USERS],
     );
     const ids = rows.map((r) => r.id);
-    let runCfg = cfg;
-    for (const name of ['user', 'graph']) {
-      const s = await SUBGRAPHS[name]!(runCfg, 0);
-      running.push(s);
-      runCfg = { ...runCfg, [`SUBGRAPH_${name.toUpperCase()}_URL`]: s.url };
-    }
+    // Ports first, so each subgraph knows the other's URL: graph asks user whether an
+    // account exists, user asks graph for the visibility rule.
+    const ports = { user: await freePort(), graph: await freePort() };
+    const runCfg = {
+      ...cfg,
+      SUBGRAPH_USER_URL: `http://127.0.0.1:${ports.user}/graphql`,
+      SUBGRAPH_GRAPH_URL: `http://127.0.0.1:${ports.graph}/graphql`,
+    };
+    for (const name of ['user', 'graph'] as const)
+      running.push(await SUBGRAPHS[name]!(runCfg, ports[name]));
     const gateway = await startGateway(runCfg, {
       port: 0,
       subgraphUrls: { user: running[0]!.url, graph: running[1]!.url },

@@ -259,9 +259,10 @@ export function follow(app: AppContext, viewer: bigint, target: bigint): Promise
 
 /** The viewer stops following a user and withdraws a pending request. Idempotent. */
 export function unfollow(app: AppContext, viewer: bigint, target: bigint): Promise<boolean> {
-  return pairChange(app, viewer, target, 'You cannot unfollow yourself', async (tx) => {
-    const removed = await removeEdge(tx, viewer, target);
-    const withdrawn = await removeRequest(tx, viewer, target, 'withdrawn');
+  // The pair's rows are locked, so its state cannot change under us: touch only what exists.
+  return pairChange(app, viewer, target, 'You cannot unfollow yourself', async (tx, p) => {
+    const removed = p.following && (await removeEdge(tx, viewer, target));
+    const withdrawn = p.requested && (await removeRequest(tx, viewer, target, 'withdrawn'));
     return removed || withdrawn;
   });
 }
