@@ -239,6 +239,33 @@ describe('private accounts', () => {
   });
 });
 
+describe('the Postgres fallback', () => {
+  it("shows an approved private account's posts, and none of one that removed the reader", async () => {
+    const [owner, gone, reader] = await Promise.all([
+      signUp(stack, 'vf'),
+      signUp(stack, 'vf'),
+      signUp(stack, 'vf'),
+    ]);
+    for (const p of [owner, gone]) {
+      await setPrivate(stack, p, true);
+      await follow(stack, reader, p);
+      await approve(stack, p, reader);
+    }
+    await feed(reader);
+    const shown = await createPost(stack, owner);
+    const hidden = await createPost(stack, gone);
+    await feedHolding(reader, [shown, hidden]);
+    await removeFollower(gone, reader);
+    // Another reader holds the rebuild lock of a lost timeline: this read comes from
+    // Postgres alone (every followee pulled), under the same rule.
+    await redis.del(timelineKey(reader.id));
+    await redis.set(`${stack.cfg.REDIS_KEY_PREFIX}tl-rebuild:{${reader.id}}`, '1', 'PX', 10_000);
+    expect(await feedIds(reader)).toEqual([shown]);
+    expect(await redis.exists(timelineKey(reader.id))).toBe(0);
+    await redis.del(`${stack.cfg.REDIS_KEY_PREFIX}tl-rebuild:{${reader.id}}`);
+  });
+});
+
 describe('celebrities (pull path)', () => {
   /** A celebrity (3 followers at CELEBRITY_FOLLOWER_THRESHOLD 3), `reader` among them. */
   async function celebrity(isPrivate: boolean) {
