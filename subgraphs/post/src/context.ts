@@ -10,7 +10,7 @@ import type { ObjectStorage } from './storage/object-storage.js';
 import type { MediaLimits } from './media/spool.js';
 import type { PostLoaders } from './loaders.js';
 import type { PostSettings } from './settings.js';
-import type { ContentHiddenLoader } from './visibility.js';
+import type { VisibilityLoader } from './visibility.js';
 
 export interface AppContext {
   cfg: Config;
@@ -29,6 +29,6 @@ export interface RequestContext {
   app: AppContext;
   viewer: Viewer;
   loaders: PostLoaders;
-  /** Per request: author id → hidden from this viewer (one batched graph call). */
-  contentHidden: ContentHiddenLoader;
+  /** Per request: author id → hidden from this viewer, private (one batched graph call). */
+  visibility: VisibilityLoader;
 }

@@ -13,7 +13,8 @@ import {
 } from '../../../lib/contracts/pagination.js';
 import type { RequestContext } from './context.js';
 import type { PostRow } from './loaders.js';
-import { toMediaView } from './media-view.js';
+import { ownerOnlyExpiry, toMediaView } from './media-view.js';
+import { expiryFor, PRIVATE_MEDIA_URL_TTL_SECONDS } from './storage/media-url-signature.js';
 import { setAvatar } from './avatars.js';
 import { createPost, deletePost, updatePost } from './posts.js';
 import { purgePost } from './janitor.js';
@@ -34,7 +35,8 @@ async function ownPost(ctx: RequestContext, viewerId: bigint, id: bigint): Promi
   const post = await ctx.loaders.postById.load(id.toString());
   if (!post) throw notFound('Post not found');
   if (post.authorId === viewerId) return;
-  if (await ctx.contentHidden.load(post.authorId.toString())) throw notFound('Post not found');
+  if ((await ctx.visibility.load(post.authorId.toString())).hidden)
+    throw notFound('Post not found');
   throw forbidden('You can only change your own posts');
 }
 
@@ -50,7 +52,7 @@ export const resolvers: Resolvers<RequestContext> = {
     post: async (_p, args: { id: string }, ctx: RequestContext) => {
       if (tryParseId(args.id) === null) return null;
       const post = await ctx.loaders.postById.load(args.id);
-      if (!post || (await ctx.contentHidden.load(post.authorId.toString()))) return null;
+      if (!post || (await ctx.visibility.load(post.authorId.toString())).hidden) return null;
       return post;
     },
 
@@ -61,7 +63,7 @@ export const resolvers: Resolvers<RequestContext> = {
       if (id === null || !ctx.viewer.userId) return null;
       const m = await ctx.loaders.mediaById.load(id);
       if (!m || m.ownerId.toString() !== ctx.viewer.userId || m.status !== 'READY') return null;
-      return toMediaView(ctx.app.storage, m);
+      return toMediaView(ctx.app.storage, m, ownerOnlyExpiry());
     },
   },
 
@@ -87,7 +89,7 @@ export const resolvers: Resolvers<RequestContext> = {
         parseId(args.uploadId, 'uploadId'),
         args.parts,
       );
-      return toMediaView(ctx.app.storage, row);
+      return toMediaView(ctx.app.storage, row, ownerOnlyExpiry());
     },
 
     // signed-in user | caption <= 2,200 characters, 1-10 of the viewer's own READY media,
@@ -162,8 +164,17 @@ export const resolvers: Resolvers<RequestContext> = {
       tryParseId(ref.id) === null ? null : ctx.loaders.postById.load(ref.id),
     id: (p: PostRow) => p.id.toString(),
     author: (p: PostRow) => ({ __typename: 'User', id: p.authorId.toString() }),
-    media: async (p: PostRow, _a, ctx: RequestContext) =>
-      (await ctx.loaders.mediaByPostId.load(p.id)).map((m) => toMediaView(ctx.app.storage, m)),
+    // A private account's media gets URLs that expire (PRIVATE_MEDIA_URL_TTL_SECONDS), so a
+    // follower who is removed or blocked keeps nothing that works; the privacy flag comes
+    // from the same per-request visibility call as everything else on the page.
+    media: async (p: PostRow, _a, ctx: RequestContext) => {
+      const [rows, author] = await Promise.all([
+        ctx.loaders.mediaByPostId.load(p.id),
+        ctx.visibility.load(p.authorId.toString()),
+      ]);
+      const expiresAt = author.private ? expiryFor(PRIVATE_MEDIA_URL_TTL_SECONDS) : undefined;
+      return rows.map((m) => toMediaView(ctx.app.storage, m, expiresAt));
+    },
   },
 
   User: {
@@ -179,7 +190,7 @@ export const resolvers: Resolvers<RequestContext> = {
       const size = pageSize(args.first);
       const after = decodeCursor(args.after, parsePostCursor);
       const authorId = tryParseId(user.id);
-      if (authorId === null || (await ctx.contentHidden.load(user.id)))
+      if (authorId === null || (await ctx.visibility.load(user.id)).hidden)
         return toConnection([], size, postCursor, (p) => p, args.after);
       const rows = await ctx.loaders.authorPage.load({
         authorId,

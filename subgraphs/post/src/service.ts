@@ -25,7 +25,8 @@ import { postSettings } from './settings.js';
 import { createStorage } from './storage/create-storage.js';
 import { registerMediaFileRoutes } from './storage/file-route.js';
 import { uploadGate } from './uploads/direct.js';
-import { createContentHiddenLoader } from './visibility.js';
+import { createVisibilityLoader } from './visibility.js';
+import { createMediaAccess } from './media-access.js';
 import { registerFsUploadRoutes } from './uploads/put-route.js';
 import { registerUploadRoute } from './uploads/rest-route.js';
 
@@ -74,14 +75,18 @@ export async function startPostService(cfg: Config, port = cfg.POST_PORT): Promi
       app,
       viewer,
       loaders: createLoaders(pool),
-      contentHidden: createContentHiddenLoader(app.graph, viewer.userId),
+      visibility: createVisibilityLoader(app.graph, viewer.userId),
     }),
   });
   registerUploadRoute(http, app);
   registerInternalRoutes(http, app);
   if (storage.kind === 'fs') {
     registerFsUploadRoutes(http, storage, cfg, uploadGate(app));
-    registerMediaFileRoutes(http, storage);
+    registerMediaFileRoutes(
+      http,
+      storage,
+      createMediaAccess(pool, app.graph, cfg.INTERNAL_SIGNING_SECRET),
+    );
   }
   const relay = startConfiguredRelay(cfg, { pool, nc, logger }, 'posts');
   const janitor = startJanitor(app);

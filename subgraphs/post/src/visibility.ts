@@ -1,25 +1,31 @@
-// Whether the viewer may see an author's posts (the graph subgraph owns the rule). One
-// DataLoader per request: every author asked about in the same tick (a post, a page of
-// users' posts) goes into ONE visibility call. The answer is never kept beyond the request,
-// so a block or a privacy change holds on the next read.
+// Whether the viewer may see an author's posts, and whether the author's account is private
+// (its media then gets expiring URLs); the graph subgraph owns the rule. One DataLoader per
+// request: every author asked about in the same tick (a post, a page of users' posts, the
+// media of a feed page) goes into ONE visibility call. The answer is never kept beyond the
+// request, so a block or a privacy change holds on the next read.
 import DataLoader from 'dataloader';
 import { MAX_VISIBILITY_IDS, type GraphClient } from '../../../lib/clients/graph-client.js';
 
-/** author id (decimal) → true when the viewer may not see that author's content. */
-export type ContentHiddenLoader = DataLoader<string, boolean>;
+export interface AuthorVisibility {
+  /** The viewer may not see this author's content (private and not followed, or a block). */
+  hidden: boolean;
+  /** A private account: its post media is served only through expiring URLs. */
+  private: boolean;
+}
 
-export function createContentHiddenLoader(
+/** author id (decimal) → what the viewer may see of that author. */
+export type VisibilityLoader = DataLoader<string, AuthorVisibility>;
+
+export function createVisibilityLoader(
   graph: GraphClient,
   viewerId: string | null,
-): ContentHiddenLoader {
-  return new DataLoader<string, boolean>(
+): VisibilityLoader {
+  return new DataLoader<string, AuthorVisibility>(
     async (authorIds) => {
-      // The viewer always sees their own posts: no call for a page of them.
-      const others = authorIds.filter((id) => id !== viewerId);
-      if (others.length === 0) return authorIds.map(() => false);
-      const v = await graph.visibility(viewerId, others);
+      const v = await graph.visibility(viewerId, authorIds);
       const hidden = new Set([...v.contentHidden, ...v.profileHidden]);
-      return authorIds.map((id) => hidden.has(id));
+      const priv = new Set(v.private);
+      return authorIds.map((id) => ({ hidden: hidden.has(id), private: priv.has(id) }));
     },
     { maxBatchSize: MAX_VISIBILITY_IDS },
   );

@@ -204,8 +204,11 @@ describe('carousel posts from uploads', () => {
     const body = (await rest.json()) as { media: { id: string }[] };
     expect(body.media.map((m) => m.id)).toEqual(ids);
 
-    // The video streams with range requests and immutable caching.
-    const ranged = await fetch(stack.localUrl(v.body.url), { headers: { range: 'bytes=0-99' } });
+    // The video streams with range requests and immutable caching at its public URL (the
+    // post's; the upload answer went to the owner alone, with a signed URL).
+    const videoUrl = r.data!.createPost.media[1]!.url;
+    expect(videoUrl).not.toContain('?');
+    const ranged = await fetch(stack.localUrl(videoUrl), { headers: { range: 'bytes=0-99' } });
     expect(ranged.status).toBe(206);
     expect(Buffer.from(await ranged.arrayBuffer())).toHaveLength(100);
     expect(ranged.headers.get('cache-control')).toContain('immutable');

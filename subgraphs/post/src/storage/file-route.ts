@@ -71,8 +71,15 @@ export function registerMediaFileRoutes(
           return fail(reply, req, 403, 'FORBIDDEN', 'This link has expired; load the post again');
         if (check === 'invalid') return fail(reply, req, 404, 'NOT_FOUND', 'Not found');
         signedUntil = Number(req.query.exp);
-      } else if (access && (await access.isPrivate(key))) {
-        return fail(reply, req, 404, 'NOT_FOUND', 'Not found');
+      } else if (access) {
+        let hidden: boolean;
+        try {
+          hidden = await access.isPrivate(key);
+        } catch (err) {
+          req.log.warn({ err }, 'media access check failed');
+          return fail(reply, req, 503, 'SERVICE_UNAVAILABLE', 'Try again shortly');
+        }
+        if (hidden) return fail(reply, req, 404, 'NOT_FOUND', 'Not found');
       }
       const cacheControl =
         signedUntil === null

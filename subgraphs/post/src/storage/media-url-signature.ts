@@ -5,6 +5,12 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { verificationKeys } from '../../../../lib/auth/key-ring.js';
 
+/**
+ * How long a private account's media URL works at least (at most one window more): a
+ * follower who is removed or blocked loses access within this time.
+ */
+export const PRIVATE_MEDIA_URL_TTL_SECONDS = 600;
+
 /** URLs handed out in the same window are identical, so clients and caches can reuse them. */
 export const SIGNED_URL_WINDOW_SECONDS = 300;
 

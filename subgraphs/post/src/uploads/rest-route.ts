@@ -14,7 +14,7 @@ import { parseId } from '../../../../lib/contracts/ids.js';
 import type { AppContext } from '../context.js';
 import type { IngestedMedia } from '../media/processed.js';
 import { MediaRejected } from '../media/spool.js';
-import { toMediaView } from '../media-view.js';
+import { ownerOnlyExpiry, toMediaView } from '../media-view.js';
 import { parseAltText } from '../validation.js';
 import { dropMedia, finishMedia, ingestStream, reserveMedia } from './records.js';
 
@@ -167,7 +167,7 @@ async function handleUpload(app: AppContext, req: FastifyRequest, reply: Fastify
       throw new UploadError(ErrorCode.BAD_USER_INPUT, (err as Error).message);
     }
     const row = await finishMedia(app, id, parsed.ingested, { altText });
-    return reply.code(201).send(toMediaView(app.storage, row));
+    return reply.code(201).send(toMediaView(app.storage, row, ownerOnlyExpiry()));
   } catch (err) {
     if (parsed.ingested) await app.storage.delete(parsed.ingested.keys).catch(() => {});
     await dropMedia(app, id).catch(() => {});
