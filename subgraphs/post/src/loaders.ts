@@ -191,10 +191,7 @@ async function getMediaWithOwner(
     mediaWithOwner([[...new Set(ids.map(String))]]),
   );
   const byId = new Map(
-    rows.map((r) => [
-      r.post_id,
-      { ...toMedia(r), ownerId: BigInt(r.owner_id), status: r.status },
-    ]),
+    rows.map((r) => [r.post_id, { ...toMedia(r), ownerId: BigInt(r.owner_id), status: r.status }]),
   );
   return ids.map((id) => byId.get(id.toString()) ?? null);
 }
