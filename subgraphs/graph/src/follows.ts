@@ -135,6 +135,8 @@ async function pairChange<T>(
   other: bigint,
   selfMessage: string,
   fn: (tx: Tx, pair: Pair) => Promise<T>,
+  /** unblock: lifting one's own block must work in a mutual block too. */
+  evenIfBlockedByOther = false,
 ): Promise<T> {
   if (viewer === other) throw badInput(selfMessage, 'userId');
   await requireUser(app, other);
@@ -147,7 +149,9 @@ async function pairChange<T>(
           EXISTS (SELECT 1 FROM graph.blocks WHERE blocker_id = ${viewer} AND blocked_id = ${other}) AS viewer_blocked,
           EXISTS (SELECT 1 FROM graph.follows WHERE follower_id = ${viewer} AND followee_id = ${other}) AS following,
           EXISTS (SELECT 1 FROM graph.follow_requests WHERE requester_id = ${viewer} AND target_id = ${other}) AS requested`;
-      if (state!.blocked_by_other) throw notFound('No such user');
+      // Hidden unless the viewer is lifting a block of their own (which reveals nothing new).
+      if (state!.blocked_by_other && !(evenIfBlockedByOther && state!.viewer_blocked))
+        throw notFound('No such user');
       return fn(tx, {
         viewer,
         other,
@@ -324,21 +328,31 @@ export function block(app: AppContext, viewer: bigint, target: bigint): Promise<
   });
 }
 
-/** The viewer lifts a block (follows do not come back). Idempotent. */
+/**
+ * The viewer lifts a block (follows do not come back). Idempotent. Works even when the other
+ * user has blocked the viewer too: everyone can always undo their own block.
+ */
 export function unblock(app: AppContext, viewer: bigint, target: bigint): Promise<boolean> {
-  return pairChange(app, viewer, target, 'You cannot unblock yourself', async (tx) => {
-    const deleted = await tx.$queryRaw<{ seq: bigint }[]>`
+  return pairChange(
+    app,
+    viewer,
+    target,
+    'You cannot unblock yourself',
+    async (tx) => {
+      const deleted = await tx.$queryRaw<{ seq: bigint }[]>`
       DELETE FROM graph.blocks WHERE blocker_id = ${viewer} AND blocked_id = ${target}
       RETURNING seq`;
-    if (deleted.length === 0) return false;
-    await enqueue(tx, 'graph', 'graph.unblocked', {
-      v: 1,
-      blockerId: viewer.toString(),
-      blockedId: target.toString(),
-      at: now(),
-    });
-    return true;
-  });
+      if (deleted.length === 0) return false;
+      await enqueue(tx, 'graph', 'graph.unblocked', {
+        v: 1,
+        blockerId: viewer.toString(),
+        blockedId: target.toString(),
+        at: now(),
+      });
+      return true;
+    },
+    true,
+  );
 }
 
 /**
@@ -530,8 +544,8 @@ export async function requestPage(
 }
 
 /**
- * The users a user has blocked, newest block first, strictly older than `before`; without
- * those who have blocked this user back (to this user they do not exist).
+ * The users a user has blocked, newest block first, strictly older than `before`: all of
+ * them, including any who blocked this user back, so that every block can be lifted.
  */
 export async function blockPage(
   app: AppContext,
@@ -542,7 +556,6 @@ export async function blockPage(
   const { rows } = await app.pool.query<{ id: string; seq: string }>(
     `SELECT b.blocked_id AS id, b.seq FROM graph.blocks b
      WHERE b.blocker_id = $1 AND ($2::bigint IS NULL OR b.seq < $2)
-       AND NOT EXISTS (SELECT 1 FROM graph.blocks r WHERE r.blocker_id = b.blocked_id AND r.blocked_id = $1)
      ORDER BY b.seq DESC LIMIT $3`,
     [blockerId.toString(), before?.toString() ?? null, limit],
   );

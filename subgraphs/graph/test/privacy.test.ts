@@ -346,6 +346,36 @@ describe('blocks', () => {
     expect(await drift()).toBe(0);
   });
 
+  it('lets either side of a (raced) mutual block lift their own block, and list it', async () => {
+    const [a, b] = await people(2);
+    await block(stack, a!, b!);
+    // Through the API the second block is NOT_FOUND (to b, a is gone); two blocks racing
+    // each other can still both commit, as this row stands for.
+    expect((await mutate('block', b!, a!)).code).toBe('NOT_FOUND');
+    await stack.iso.query('INSERT INTO graph.blocks (blocker_id, blocked_id) VALUES ($1, $2)', [
+      b!.id,
+      a!.id,
+    ]);
+    const blockedBy = async (viewer: Account) =>
+      (
+        await stack.gql<{ blockedUsers: { nodes: { id: string }[] } }>(
+          `{ blockedUsers { nodes { id } } }`,
+          {},
+          { token: viewer.token },
+        )
+      ).data!.blockedUsers.nodes.map((n) => n.id);
+    expect(await blockedBy(a!)).toEqual([b!.id]);
+    expect(await blockedBy(b!)).toEqual([a!.id]);
+
+    const lifted = await mutate('unblock', a!, b!);
+    expect(lifted.payload!.user).toMatchObject({ id: b!.id, viewerHasBlocked: false });
+    expect(await blockedBy(a!)).toEqual([]);
+    // b's block stands: to a, b is gone again, unblock included (nothing left to lift).
+    expect((await mutate('unblock', a!, b!)).code).toBe('NOT_FOUND');
+    expect((await mutate('follow', a!, b!)).code).toBe('NOT_FOUND');
+    expect(await blockedBy(b!)).toEqual([a!.id]);
+  });
+
   it('blockedUsers and followRequests page newest first; both need a signed-in viewer', async () => {
     const [owner, ...others] = await people(5);
     await setPrivate(stack, owner!, true);
