@@ -21,6 +21,10 @@ export const GRAPH_FOLLOW_REQUEST_REMOVED = 'graph.follow_request_removed';
 export const GRAPH_BLOCKED = 'graph.blocked';
 export const GRAPH_UNBLOCKED = 'graph.unblocked';
 export const GRAPH_PRIVACY_CHANGED = 'graph.privacy_changed';
+export const ENGAGEMENT_LIKED = 'engagement.liked';
+export const ENGAGEMENT_UNLIKED = 'engagement.unliked';
+export const ENGAGEMENT_COMMENTED = 'engagement.commented';
+export const ENGAGEMENT_COMMENT_DELETED = 'engagement.comment_deleted';
 
 export const EVENT_SUBJECTS = [
   USER_CREATED,
@@ -35,6 +39,10 @@ export const EVENT_SUBJECTS = [
   GRAPH_BLOCKED,
   GRAPH_UNBLOCKED,
   GRAPH_PRIVACY_CHANGED,
+  ENGAGEMENT_LIKED,
+  ENGAGEMENT_UNLIKED,
+  ENGAGEMENT_COMMENTED,
+  ENGAGEMENT_COMMENT_DELETED,
 ] as const;
 
 export type EventSubject = (typeof EVENT_SUBJECTS)[number];
@@ -158,6 +166,54 @@ export interface GraphPrivacyChangedV1 {
   at: string;
 }
 
+/** A like (engagement subgraph). Only a new like is an event: liking twice changes nothing. */
+export interface EngagementLikedV1 {
+  v: 1;
+  postId: string;
+  /** Whose post it is (denormalized: notifications go to them without asking the post subgraph). */
+  postAuthorId: string;
+  userId: string;
+  createdAt: string;
+}
+
+/** A like withdrawn (unlikePost, or the liker's account gone). */
+export interface EngagementUnlikedV1 {
+  v: 1;
+  postId: string;
+  postAuthorId: string;
+  userId: string;
+  at: string;
+}
+
+/** A comment or a reply (`replyToId` set: one level of replies). */
+export interface EngagementCommentedV1 {
+  v: 1;
+  commentId: string;
+  postId: string;
+  postAuthorId: string;
+  authorId: string;
+  replyToId: string | null;
+  /** The author of the comment replied to (notified with REPLIED); null for a top-level comment. */
+  replyToAuthorId: string | null;
+  /** 1 to 2,200 characters, as stored; `@username` mentions are found in it (lib/contracts/mentions.ts). */
+  text: string;
+  createdAt: string;
+}
+
+/**
+ * A comment deleted, by its author or the post's author; its replies go with it, each with an
+ * event of its own. Also published when a deleted post takes its comments along.
+ */
+export interface EngagementCommentDeletedV1 {
+  v: 1;
+  commentId: string;
+  postId: string;
+  postAuthorId: string;
+  authorId: string;
+  replyToId: string | null;
+  deletedAt: string;
+}
+
 export interface EventPayloads {
   [USER_CREATED]: UserCreatedV1;
   [USER_UPDATED]: UserUpdatedV1;
@@ -171,6 +227,10 @@ export interface EventPayloads {
   [GRAPH_BLOCKED]: GraphBlockedV1;
   [GRAPH_UNBLOCKED]: GraphUnblockedV1;
   [GRAPH_PRIVACY_CHANGED]: GraphPrivacyChangedV1;
+  [ENGAGEMENT_LIKED]: EngagementLikedV1;
+  [ENGAGEMENT_UNLIKED]: EngagementUnlikedV1;
+  [ENGAGEMENT_COMMENTED]: EngagementCommentedV1;
+  [ENGAGEMENT_COMMENT_DELETED]: EngagementCommentDeletedV1;
 }
 
 export type EventPayload<S extends EventSubject> = EventPayloads[S];
@@ -270,6 +330,32 @@ const graphPrivacyChangedV1: z.ZodType<GraphPrivacyChangedV1> = z.object({
   at: time,
 });
 
+const likeFields = { v: z.literal(1), postId: id, postAuthorId: id, userId: id };
+const engagementLikedV1: z.ZodType<EngagementLikedV1> = z.object({
+  ...likeFields,
+  createdAt: time,
+});
+const engagementUnlikedV1: z.ZodType<EngagementUnlikedV1> = z.object({ ...likeFields, at: time });
+
+const commentFields = {
+  v: z.literal(1),
+  commentId: id,
+  postId: id,
+  postAuthorId: id,
+  authorId: id,
+  replyToId: id.nullable(),
+};
+const engagementCommentedV1: z.ZodType<EngagementCommentedV1> = z.object({
+  ...commentFields,
+  replyToAuthorId: id.nullable(),
+  text: z.string().min(1).max(10_000),
+  createdAt: time,
+});
+const engagementCommentDeletedV1: z.ZodType<EngagementCommentDeletedV1> = z.object({
+  ...commentFields,
+  deletedAt: time,
+});
+
 /** Schemas by subject and version (`v`). A new version adds an entry; old ones stay. */
 export const EVENT_SCHEMAS: {
   readonly [S in EventSubject]: Readonly<Record<number, z.ZodType<EventPayloads[S]>>>;
@@ -286,6 +372,10 @@ export const EVENT_SCHEMAS: {
   [GRAPH_BLOCKED]: { 1: graphBlockedV1 },
   [GRAPH_UNBLOCKED]: { 1: graphUnblockedV1 },
   [GRAPH_PRIVACY_CHANGED]: { 1: graphPrivacyChangedV1 },
+  [ENGAGEMENT_LIKED]: { 1: engagementLikedV1 },
+  [ENGAGEMENT_UNLIKED]: { 1: engagementUnlikedV1 },
+  [ENGAGEMENT_COMMENTED]: { 1: engagementCommentedV1 },
+  [ENGAGEMENT_COMMENT_DELETED]: { 1: engagementCommentDeletedV1 },
 };
 
 /** A checked event: `subject` narrows `payload`. */
@@ -335,6 +425,7 @@ export const STREAMS = {
   USERS: 'user.>',
   POSTS: 'post.>',
   GRAPH: 'graph.>',
+  ENGAGEMENT: 'engagement.>',
 } as const;
 
 export type StreamKey = keyof typeof STREAMS;
@@ -358,7 +449,12 @@ export function unprefixSubject(prefix: string, subject: string): string {
 /** Stream names by key: `USERS`, or `<prefix>_USERS` when a prefix is set. */
 export function streamNames(prefix: string): Record<StreamKey, string> {
   const name = (key: StreamKey) => (prefix ? `${prefix}_${key}` : key);
-  return { USERS: name('USERS'), POSTS: name('POSTS'), GRAPH: name('GRAPH') };
+  return {
+    USERS: name('USERS'),
+    POSTS: name('POSTS'),
+    GRAPH: name('GRAPH'),
+    ENGAGEMENT: name('ENGAGEMENT'),
+  };
 }
 
 /**

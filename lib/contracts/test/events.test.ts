@@ -50,6 +50,28 @@ const valid: { [S in EventSubject]: EventPayloads[S] } = {
   'graph.blocked': { v: 1, blockerId: '12', blockedId: '13', at },
   'graph.unblocked': { v: 1, blockerId: '12', blockedId: '13', at },
   'graph.privacy_changed': { v: 1, userId: '12', isPrivate: true, at },
+  'engagement.liked': { v: 1, postId: '34', postAuthorId: '12', userId: '13', createdAt: at },
+  'engagement.unliked': { v: 1, postId: '34', postAuthorId: '12', userId: '13', at },
+  'engagement.commented': {
+    v: 1,
+    commentId: '56',
+    postId: '34',
+    postAuthorId: '12',
+    authorId: '13',
+    replyToId: null,
+    replyToAuthorId: null,
+    text: 'nice @alice',
+    createdAt: at,
+  },
+  'engagement.comment_deleted': {
+    v: 1,
+    commentId: '57',
+    postId: '34',
+    postAuthorId: '12',
+    authorId: '13',
+    replyToId: '56',
+    deletedAt: at,
+  },
 };
 
 const error = (subject: string, payload: unknown) => {
