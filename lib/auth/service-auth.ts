@@ -1,10 +1,11 @@
 // Service-to-service calls (`/internal/*` routes, e.g. the feed asking the graph for
 // followers): `x-mosaic-service` = base64url(JSON {svc, t}) + "." + HMAC-SHA256. The MAC
 // covers a distinct label, so a viewer context can never pass as a service token.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { posix } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ErrorCode } from '../contracts/errors.js';
+import { hmacKey, hmacSha256 } from './hmac.js';
 import { verificationKeys } from './key-ring.js';
 import { decodedPath } from '../platform/http/log-safe.js';
 
@@ -13,9 +14,7 @@ const LABEL = 'mosaic-service-v1:';
 const MAX_AGE_MS = 60_000;
 
 const mac = (secret: string, body: string) =>
-  createHmac('sha256', secret)
-    .update(LABEL + body)
-    .digest('base64url');
+  hmacSha256(hmacKey(secret), LABEL + body).toString('base64url');
 
 export function signServiceToken(secret: string, service: string, now = Date.now()): string {
   const body = Buffer.from(JSON.stringify({ svc: service, t: now })).toString('base64url');

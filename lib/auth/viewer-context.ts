@@ -3,7 +3,8 @@
 // base64url(JSON) + "." + base64url(HMAC-SHA256(INTERNAL_SIGNING_SECRET, that JSON)).
 // The gateway signs a context for anonymous requests too, and subgraphs refuse requests
 // without one, so every path into a subgraph goes through the gateway's limits.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { hmacKey, hmacSha256 } from './hmac.js';
 import { verificationKeys } from './key-ring.js';
 
 export const VIEWER_CONTEXT_HEADER = 'x-mosaic-context';
@@ -27,7 +28,7 @@ interface Wire {
 }
 
 function mac(secret: string, body: string): string {
-  return createHmac('sha256', secret).update(body).digest('base64url');
+  return hmacSha256(hmacKey(secret), body).toString('base64url');
 }
 
 export function signViewerContext(secret: string, viewer: Viewer, now = Date.now()): string {

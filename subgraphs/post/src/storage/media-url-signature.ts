@@ -2,7 +2,8 @@
 // where sig = HMAC-SHA256(key "\n" exp) under a key derived from INTERNAL_SIGNING_SECRET
 // with its own purpose label (an upload token or a service token never verifies here).
 // S3 storage uses presigned GETs instead (s3-storage.ts), which expire the same way.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { hmacKey, hmacSha256 } from '../../../../lib/auth/hmac.js';
 import { verificationKeys } from '../../../../lib/auth/key-ring.js';
 
 /**
@@ -14,18 +15,8 @@ export const PRIVATE_MEDIA_URL_TTL_SECONDS = 600;
 /** URLs handed out in the same window are identical, so clients and caches can reuse them. */
 export const SIGNED_URL_WINDOW_SECONDS = 300;
 
-const derived = new Map<string, Buffer>();
-function signingKey(secret: string): Buffer {
-  let k = derived.get(secret);
-  if (!k) {
-    k = createHmac('sha256', secret).update('mosaic:media-url:v1').digest();
-    derived.set(secret, k);
-  }
-  return k;
-}
-
 const mac = (secret: string, key: string, exp: number) =>
-  createHmac('sha256', signingKey(secret)).update(`${key}\n${exp}`).digest();
+  hmacSha256(hmacKey(secret, 'mosaic:media-url:v1'), `${key}\n${exp}`);
 
 /**
  * The expiry (unix seconds) of a URL made now that must stay valid for at least `ttlSeconds`:

@@ -1,7 +1,7 @@
 // S3-compatible storage (MinIO, AWS S3, s3rver in tests) through the minio client.
 // Objects over 5 MB go up as multipart in 5 MB parts, so a stream is never buffered
 // beyond one part. Path-style addressing (what MinIO expects).
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Client } from 'minio';
 import { assertKey, assertPublicKey, ObjectNotFound } from './keys.js';
@@ -214,6 +214,20 @@ export class S3Storage implements ObjectStorage {
     return this.presign('GET', key, expiresSeconds, date, { query: response });
   }
 
+  /** SigV4's key of a day (four HMACs), made once per day: a page of private media signs ~80 URLs. */
+  private signingKey(ymd: string): KeyObject {
+    if (this.dayKey?.ymd !== ymd) {
+      const hmac = (k: Buffer | string, d: string) => createHmac('sha256', k).update(d).digest();
+      const raw = hmac(
+        hmac(hmac(hmac(`AWS4${this.opts.secretKey}`, ymd), this.opts.region), 's3'),
+        'aws4_request',
+      );
+      this.dayKey = { ymd, key: createSecretKey(raw) };
+    }
+    return this.dayKey.key;
+  }
+  private dayKey: { ymd: string; key: KeyObject } | undefined;
+
   /**
    * SigV4 query-string presigning. `headers` become signed headers the request must carry
    * with exactly these values: S3 and MinIO refuse a PUT whose Content-Length or
@@ -264,12 +278,7 @@ export class S3Storage implements ObjectStorage {
       scope,
       createHash('sha256').update(canonicalRequest).digest('hex'),
     ].join('\n');
-    const hmac = (k: Buffer | string, d: string) => createHmac('sha256', k).update(d).digest();
-    const signingKey = hmac(
-      hmac(hmac(hmac(`AWS4${this.opts.secretKey}`, ymd), this.opts.region), 's3'),
-      'aws4_request',
-    );
-    const signature = createHmac('sha256', signingKey).update(stringToSign).digest('hex');
+    const signature = createHmac('sha256', this.signingKey(ymd)).update(stringToSign).digest('hex');
     // Signed for the endpoint; handed out where clients reach it (the proxy restores both).
     const at = this.presignBase
       ? `${this.presignBase}/${encodeKey(key)}`

@@ -2,7 +2,8 @@
 // base64url(JSON payload) "." base64url(HMAC-SHA256). The payload binds the key, the exact
 // byte count and the content type, as a signed S3 URL does. The key is derived from
 // INTERNAL_SIGNING_SECRET with a purpose label, so these tokens are useless elsewhere.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { hmacKey, hmacSha256 } from '../../../../lib/auth/hmac.js';
 import { verificationKeys } from '../../../../lib/auth/key-ring.js';
 import type { UploadTarget } from '../storage/object-storage.js';
 
@@ -19,18 +20,8 @@ interface Payload {
 export type VerifiedUpload =
   { ok: true; target: UploadTarget } | { ok: false; reason: 'invalid' | 'expired' };
 
-const keyCache = new Map<string, Buffer>();
-function signingKey(secret: string): Buffer {
-  let k = keyCache.get(secret);
-  if (!k) {
-    k = createHmac('sha256', secret).update('mosaic:upload-token:v1').digest();
-    keyCache.set(secret, k);
-  }
-  return k;
-}
-
 const mac = (secret: string, body: string) =>
-  createHmac('sha256', signingKey(secret)).update(body).digest();
+  hmacSha256(hmacKey(secret, 'mosaic:upload-token:v1'), body);
 
 export function signUploadToken(
   secret: string,
