@@ -59,6 +59,28 @@ export function createPool(cfg: PoolConfig): pg.Pool {
   return pool;
 }
 
+/**
+ * Runs `fn` in a transaction on one pooled connection: COMMIT when it returns, ROLLBACK when
+ * it throws (the error goes on), the connection released either way.
+ */
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
 export function createPrisma(pool: pg.Pool): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPg(pool) });
 }

@@ -13,6 +13,7 @@ import { makeAvatarCrops } from './media/avatar.js';
 import type { StoredVariant } from './media/processed.js';
 import { deleteDueObjects, queueForDeletion, unqueue } from './object-trash.js';
 import { ObjectNotFound } from './storage/keys.js';
+import { withTransaction } from '../../../lib/platform/db.js';
 
 // pg returns bigint columns as decimal strings.
 interface MediaState {
@@ -63,21 +64,6 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function inTransaction<T>(app: AppContext, fn: (c: pg.PoolClient) => Promise<T>) {
-  const client = await app.pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
-}
-
 /** Deletes the objects just queued (best effort: the janitor retries what fails). */
 async function deleteNow(app: AppContext, keys: readonly string[]): Promise<void> {
   if (keys.length === 0) return;
@@ -108,7 +94,7 @@ export async function setAvatar(
   mediaId: bigint | null,
 ): Promise<void> {
   if (mediaId === null) {
-    const retired = await inTransaction(app, async (c) => {
+    const retired = await withTransaction(app.pool, async (c) => {
       await lockUser(c, viewerId);
       return retireAvatar(c, viewerId);
     });
@@ -146,7 +132,7 @@ export async function setAvatar(
   try {
     for (const [i, c] of crops.entries())
       await app.storage.put(keys[i]!, c.data, { contentType: c.mimeType, size: c.data.length });
-    retired = await inTransaction(app, async (c) => {
+    retired = await withTransaction(app.pool, async (c) => {
       await lockUser(c, viewerId);
       const { rows: locked } = await c.query<MediaState>(`${MEDIA_STATE} FOR UPDATE OF m`, [
         mediaId.toString(),

@@ -9,6 +9,7 @@ import type { AppContext } from './context.js';
 import { deleteDueObjects } from './object-trash.js';
 import { uploadKeyMediaId } from './uploads/records.js';
 import { UPLOAD_PREFIX } from './storage/keys.js';
+import { withTransaction } from '../../../lib/platform/db.js';
 
 export interface JanitorPass {
   /** Unattached media rows deleted (with their objects). */
@@ -56,9 +57,7 @@ async function collectOrphans(
   graceHours: number,
   batchSize: number,
 ): Promise<number> {
-  const client = await app.pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(app.pool, async (client) => {
     const { rows } = await client.query<ClaimedMedia>(
       `SELECT id, object_keys, upload_key, upload_multipart_id FROM posts.media
        WHERE attached_at IS NULL AND created_at <= now() - $1 * interval '1 hour'
@@ -71,14 +70,8 @@ async function collectOrphans(
         rows.map((r) => r.id),
       ]);
     }
-    await client.query('COMMIT');
     return rows.length;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** One batch of deleted posts (or just `postId`): their media objects and rows go. */
@@ -87,9 +80,7 @@ async function purgeDeletedPosts(
   batchSize: number,
   postId?: bigint,
 ): Promise<number> {
-  const client = await app.pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(app.pool, async (client) => {
     const { rows: posts } = await client.query<{ id: string }>(
       `SELECT id FROM posts.posts
        WHERE deleted_at IS NOT NULL AND purged_at IS NULL AND ($2::bigint IS NULL OR id = $2)
@@ -113,14 +104,8 @@ async function purgeDeletedPosts(
         ids,
       ]);
     }
-    await client.query('COMMIT');
     return posts.length;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**

@@ -4,6 +4,7 @@
 // are queued with a later due time first, so a crash mid-write strands nothing either.
 import type pg from 'pg';
 import type { AppContext } from './context.js';
+import { withTransaction } from '../../../lib/platform/db.js';
 
 /** Queues keys for deletion `delaySeconds` from now (0: as soon as the transaction commits). */
 export async function queueForDeletion(
@@ -35,9 +36,7 @@ export async function deleteDueObjects(
   batchSize: number,
   keys?: readonly string[],
 ): Promise<number> {
-  const client = await app.pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(app.pool, async (client) => {
     const { rows } = await client.query<{ key: string }>(
       `SELECT key FROM posts.object_trash
        WHERE due_at <= now() AND ($2::text[] IS NULL OR key = ANY($2::text[]))
@@ -50,12 +49,6 @@ export async function deleteDueObjects(
         rows.map((r) => r.key),
       ]);
     }
-    await client.query('COMMIT');
     return rows.length;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -5,6 +5,7 @@
 import type pg from 'pg';
 import type { PostCreatedV1, PostDeletedV1, PostUpdatedV1 } from '../../../lib/contracts/events.js';
 import { foldText } from './query.js';
+import { withTransaction } from '../../../lib/platform/db.js';
 
 /** A post as the index holds it. */
 export interface IndexedPost {
@@ -20,21 +21,6 @@ export type ApplyResult =
   | { applied: true; post: IndexedPost | null }
   /** Already applied, older than what is indexed, or the post is deleted. */
   | { applied: false };
-
-async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
-}
 
 /** Adds `delta` to each tag's count, tags in a fixed order so concurrent writers never deadlock. */
 async function bumpHashtags(c: pg.PoolClient, tags: string[], delta: 1 | -1): Promise<void> {
@@ -83,7 +69,7 @@ export async function applyUpsert(
   const version = 'updatedAt' in e && e.updatedAt ? e.updatedAt : e.createdAt;
   const caption = e.caption ?? '';
   const hashtags = [...new Set(e.hashtags ?? [])];
-  return inTransaction(pool, async (c) => {
+  return withTransaction(pool, async (c) => {
     const row = await lockRow(c, e);
     if (row.deleted_at !== null) return { applied: false };
     if (!row.placeholder && row.version_at.getTime() >= new Date(version).getTime()) {
@@ -116,7 +102,7 @@ export async function applyUpsert(
 
 /** post.deleted: keeps a tombstone so a late created/updated never brings it back. */
 export async function applyDelete(pool: pg.Pool, e: PostDeletedV1): Promise<ApplyResult> {
-  return inTransaction(pool, async (c) => {
+  return withTransaction(pool, async (c) => {
     const row = await lockRow(c, e);
     if (row.deleted_at !== null) return { applied: false };
     await c.query(
@@ -214,7 +200,7 @@ export async function tombstoneMissing(
 
 /** Reindex: every hashtag count recomputed from the live posts. */
 export async function recountHashtags(pool: pg.Pool): Promise<void> {
-  await inTransaction(pool, async (c) => {
+  await withTransaction(pool, async (c) => {
     await c.query('LOCK TABLE search.hashtags IN EXCLUSIVE MODE');
     await c.query(`UPDATE search.hashtags SET post_count = 0 WHERE post_count <> 0`);
     await c.query(
