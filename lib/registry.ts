@@ -72,6 +72,15 @@ export const SUBGRAPH_REGISTRY = [
     schemas: ['search'],
     workers: ['search-worker'],
   },
+  {
+    name: 'engagement',
+    port: 4006,
+    portEnv: 'ENGAGEMENT_PORT',
+    urlEnv: 'SUBGRAPH_ENGAGEMENT_URL',
+    databaseUrlEnv: 'DATABASE_URL_ENGAGEMENT',
+    schemas: ['engagement'],
+    workers: [],
+  },
 ] as const satisfies readonly SubgraphEntry[];
 
 export type Subgraph = (typeof SUBGRAPH_REGISTRY)[number];

@@ -23,6 +23,8 @@ const subgraphStarters = {
     (await import('../subgraphs/feed/src/service.js')).startFeedService(cfg, port),
   search: async (cfg, port) =>
     (await import('../subgraphs/search/src/service.js')).startSearchService(cfg, port),
+  engagement: async (cfg, port) =>
+    (await import('../subgraphs/engagement/src/service.js')).startEngagementService(cfg, port),
 } satisfies Record<SubgraphName, StartService>;
 
 const workerStarters = {

@@ -11,7 +11,39 @@ function bad(reply: FastifyReply, error: string) {
   return reply.code(400).send({ error, code: 'BAD_USER_INPUT' });
 }
 
+/** Ids per lookup call (a page of posts, or a page of comments on several posts). */
+export const MAX_LOOKUP_IDS = 1000;
+
 export function registerInternalRoutes(http: FastifyInstance, app: AppContext): void {
+  // POST /internal/v1/posts/lookup { ids: string[] (≤ 1,000) } → { posts: [{ id, authorId }] }
+  // The live ones among the ids (deleted and unknown ids are left out), for the engagement
+  // subgraph: one call per request tells which posts exist and whose they are.
+  http.post<{ Body: { ids?: unknown } }>('/internal/v1/posts/lookup', async (req, reply) => {
+    const token = req.headers[SERVICE_HEADER];
+    if (
+      !verifyServiceToken(
+        app.cfg.INTERNAL_SIGNING_SECRET,
+        typeof token === 'string' ? token : undefined,
+      )
+    ) {
+      return reply
+        .code(401)
+        .send({ error: 'internal routes need a service token', code: 'UNAUTHENTICATED' });
+    }
+    const raw = (req.body as { ids?: unknown } | null)?.ids;
+    if (!Array.isArray(raw) || raw.length > MAX_LOOKUP_IDS)
+      return bad(reply, `ids must be an array of at most ${MAX_LOOKUP_IDS} ids`);
+    const ids = raw.map(tryParseId);
+    if (ids.some((id) => id === null)) return bad(reply, 'ids must hold post ids');
+    if (ids.length === 0) return { posts: [] };
+    const { rows } = await app.pool.query<{ id: string; author_id: string }>(
+      `SELECT id::text, author_id::text FROM posts.posts
+       WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL`,
+      [ids.map(String)],
+    );
+    return { posts: rows.map((r) => ({ id: r.id, authorId: r.author_id })) };
+  });
+
   // GET /internal/v1/posts?after=<id>&limit=<n> → { posts, next }
   // Live (not deleted) posts in id order, for rebuilding derived indexes (search reindex);
   // the first page adds `estimatedTotal`.
