@@ -84,8 +84,8 @@ COPY prisma/migrations ./prisma/migrations
 RUN mkdir -p /app/.data && chown node:node /app/.data
 USER node
 # The gateway's and the subgraphs' ports (lib/registry.ts), and those of the workers run on
-# their own (feed-worker, search-worker: /health and /metrics on their subgraph's port + 100).
-EXPOSE 4000 4001 4002 4003 4004 4005 4006 4104 4105
+# their own (feed-worker, search-worker, notification-worker: /health and /metrics on their subgraph's port + 100).
+EXPOSE 4000 4001 4002 4003 4004 4005 4006 4007 4104 4105 4107
 # Liveness: GET /health on HEALTHCHECK_PORT (compose sets it per service; 4000 = gateway).
 # No curl in the slim image, so Node's fetch does the probe.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \

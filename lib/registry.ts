@@ -81,6 +81,15 @@ export const SUBGRAPH_REGISTRY = [
     schemas: ['engagement'],
     workers: [],
   },
+  {
+    name: 'notification',
+    port: 4007,
+    portEnv: 'NOTIFICATION_PORT',
+    urlEnv: 'SUBGRAPH_NOTIFICATION_URL',
+    databaseUrlEnv: 'DATABASE_URL_NOTIFICATION',
+    schemas: ['notification'],
+    workers: ['notification-worker'],
+  },
 ] as const satisfies readonly SubgraphEntry[];
 
 export type Subgraph = (typeof SUBGRAPH_REGISTRY)[number];

@@ -25,6 +25,8 @@ const subgraphStarters = {
     (await import('../subgraphs/search/src/service.js')).startSearchService(cfg, port),
   engagement: async (cfg, port) =>
     (await import('../subgraphs/engagement/src/service.js')).startEngagementService(cfg, port),
+  notification: async (cfg, port) =>
+    (await import('../subgraphs/notification/src/service.js')).startNotificationService(cfg, port),
 } satisfies Record<SubgraphName, StartService>;
 
 const workerStarters = {
@@ -32,6 +34,8 @@ const workerStarters = {
     (await import('../subgraphs/feed/src/service.js')).startFeedWorker(cfg, port),
   'search-worker': async (cfg, port) =>
     (await import('../subgraphs/search/src/service.js')).startSearchWorker(cfg, port),
+  'notification-worker': async (cfg, port) =>
+    (await import('../subgraphs/notification/src/service.js')).startNotificationWorker(cfg, port),
 } satisfies Record<WorkerName, StartService>;
 
 /** Every subgraph by name, in the registry's (start) order. */

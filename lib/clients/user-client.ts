@@ -17,11 +17,19 @@ export interface UserBatch {
   next: string | null;
 }
 
+/** An account found by its username (mentions). */
+export interface UserRef {
+  id: string;
+  username: string;
+}
+
 export interface UserClient {
   /** Which of these user ids exist (order kept, duplicates dropped). */
   existing(ids: readonly string[]): Promise<string[]>;
   /** Every account in id order, `limit` (≤ 5,000) at a time from a cursor. */
   listUsers(opts?: { after?: string | null; limit?: number }): Promise<UserBatch>;
+  /** The accounts among these usernames (≤ 100, case-insensitive); unknown names are left out. */
+  byUsernames(usernames: readonly string[]): Promise<UserRef[]>;
 }
 
 export function createUserClient(opts: InternalClientOptions): UserClient {
@@ -37,5 +45,12 @@ export function createUserClient(opts: InternalClientOptions): UserClient {
       callInternal<UserBatch>(opts, '/internal/v1/users', {
         query: { after: o.after ?? undefined, limit: o.limit },
       }),
+    async byUsernames(usernames) {
+      if (usernames.length === 0) return [];
+      const r = await callInternal<{ users: UserRef[] }>(opts, '/internal/v1/users/by-username', {
+        body: { usernames: [...new Set(usernames)] },
+      });
+      return r.users;
+    },
   };
 }

@@ -4,6 +4,8 @@ import { tryParseId } from '../../../lib/contracts/ids.js';
 import type { AppContext } from './context.js';
 
 const MAX_IDS = 1000;
+/** Usernames per by-username call (a text mentions at most MAX_MENTIONS, lib/contracts/mentions.ts). */
+const MAX_USERNAMES = 100;
 const MAX_BATCH = 5000;
 
 export function registerInternalRoutes(http: FastifyInstance, app: AppContext): void {
@@ -22,6 +24,33 @@ export function registerInternalRoutes(http: FastifyInstance, app: AppContext): 
     const found = new Set(rows.map((r) => r.id.toString()));
     return { existing: ids.map(String).filter((id) => found.has(id)) };
   });
+
+  // Accounts by username (case-insensitive), for resolving @mentions: { users: [{ id, username }] }
+  // for the names that are accounts, in no particular order; unknown names are left out.
+  http.post<{ Body: { usernames?: unknown } }>(
+    '/internal/v1/users/by-username',
+    async (req, reply) => {
+      const raw = req.body?.usernames;
+      if (
+        !Array.isArray(raw) ||
+        raw.length > MAX_USERNAMES ||
+        raw.some((u) => typeof u !== 'string' || u.length > 100)
+      ) {
+        return reply.code(400).send({
+          error: `usernames must be an array of at most ${MAX_USERNAMES} names`,
+          code: 'BAD_USER_INPUT',
+        });
+      }
+      const names = [...new Set((raw as string[]).map((u) => u.toLowerCase()))];
+      const rows = names.length
+        ? await app.prisma.user.findMany({
+            where: { usernameLower: { in: names } },
+            select: { id: true, username: true },
+          })
+        : [];
+      return { users: rows.map((u) => ({ id: u.id.toString(), username: u.username })) };
+    },
+  );
 
   // GET /internal/v1/users?after=<id>&limit=<n> (≤ 5,000): every account's searchable profile
   // in id order, for rebuilding the search index. `next` is the cursor of the next batch
