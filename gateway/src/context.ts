@@ -45,7 +45,8 @@ const TOKEN_CACHE_MAX = 10_000;
 const TOKEN_CACHE_MS = 30_000;
 const verifiedTokens = new Map<string, { claims: AccessClaims; until: number }>();
 
-function expiryMs(token: string): number {
+/** The token's `exp` in ms, or 0 when it has none (a live stream ends then). */
+export function expiryMs(token: string): number {
   try {
     const payload = JSON.parse(
       Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'),

@@ -36,6 +36,9 @@ import {
 } from './limits.js';
 import type { ProxyTimeouts } from './rest/proxy.js';
 import { registerRestRoutes } from './rest/routes.js';
+import { createLiveHub, type LiveHub } from './live/hub.js';
+import { registerLiveRoute } from './live/route.js';
+import { liveSettings } from './live/settings.js';
 
 export interface GatewayOptions {
   port?: number;
@@ -48,7 +51,7 @@ export interface GatewayOptions {
 export async function startGateway(
   cfg: Config,
   opts: GatewayOptions = {},
-): Promise<RunningService> {
+): Promise<RunningService & { live: LiveHub }> {
   // Apollo Gateway reports anonymous usage data unless this is set; off by default here.
   if (cfg.APOLLO_TELEMETRY_DISABLED) process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
 
@@ -165,13 +168,20 @@ export async function startGateway(
     postSubgraphUrl: urls.post ?? subgraphUrl(cfg, 'post'),
   });
 
+  // GET /v1/live (live/route.ts): Server-Sent Events from the user's NATS subject.
+  const live = createLiveHub({ cfg, settings: liveSettings(cfg), nc, redis, logger });
+  registerLiveRoute(http, { cfg, redis, hub: live, settings: liveSettings(cfg) });
+
   await http.listen({ port: opts.port ?? cfg.GATEWAY_PORT, host: cfg.HOST });
   const port = boundPort(http, opts.port ?? cfg.GATEWAY_PORT);
   logger.info({ port }, 'gateway listening');
   return {
     port,
     url: `http://127.0.0.1:${port}`,
+    live,
     async close() {
+      // Live streams never finish on their own: end them first (clients reconnect elsewhere).
+      await live.close();
       await http.close(); // drains in-flight requests, stops Apollo
       await Promise.all(sources.map((s) => s.close().catch(() => {})));
       await nc.drain().catch(() => {});

@@ -17,6 +17,8 @@ import {
   type PostCreatedV1,
   type PostDeletedV1,
 } from '../../../lib/contracts/events.js';
+import { presentAmong } from '../../../lib/platform/live-presence.js';
+import { createLivePublisher, type LivePublisher } from '../../../lib/platform/live-publish.js';
 import type { AppContext } from './context.js';
 import { latestByAuthors, markDeleted, recordPost } from './posts.js';
 import { forgetCelebrityFollowees } from './read.js';
@@ -27,11 +29,17 @@ export interface FanoutStats {
   followers: number;
 }
 
-/** Pushes posts into the timelines of every follower of `authorId`, batch by batch. */
+/**
+ * Pushes posts into the timelines of every follower of `authorId`, batch by batch. With
+ * `live`, the followers of each batch who have a live stream open (the gateways' presence
+ * set, one ZMSCORE per 1,000) also get a `feed` hint (GET /v1/live): only those, so a post
+ * to 100 k followers costs a few replay writes for the connected ones, not 100 k.
+ */
 export async function fanOut(
   app: AppContext,
   authorId: string,
   postIds: readonly string[],
+  live?: LivePublisher,
 ): Promise<FanoutStats> {
   const endTimer = fanoutDuration.startTimer();
   let deliveries = 0;
@@ -50,20 +58,42 @@ export async function fanOut(
       deliveries += n;
       fanoutDeliveries.inc(n);
     }
+    if (live) await hintFeed(app, live, batch.ids, postIds);
   }
   endTimer();
   return { deliveries, followers };
+}
+
+/** A hint is best effort: a failure is logged and never fails (or retries) the fan-out. */
+async function hintFeed(
+  app: AppContext,
+  live: LivePublisher,
+  followerIds: readonly string[],
+  postIds: readonly string[],
+): Promise<void> {
+  try {
+    const connected = await presentAmong(app.redis, app.cfg.REDIS_KEY_PREFIX, followerIds);
+    await live.publishMany(connected, { type: 'feed', postIds: [...postIds] });
+  } catch (err) {
+    app.logger.warn({ err }, 'feed live hint failed');
+  }
 }
 
 async function isCelebrity(app: AppContext, userId: string): Promise<boolean> {
   return (await app.graph.celebritiesAmong([userId])).length > 0;
 }
 
-export async function onPostCreated(app: AppContext, e: PostCreatedV1): Promise<void> {
+export async function onPostCreated(
+  app: AppContext,
+  e: PostCreatedV1,
+  live?: LivePublisher,
+): Promise<void> {
   await recordPost(app.pool, e);
-  // Celebrities are pulled at read time; their followers' timelines are not written.
+  // Celebrities are pulled at read time; their followers' timelines are not written. Nor
+  // are they announced live: finding the connected ones among a million followers costs
+  // what the fan-out saved. Their followers see the post on their next feed read.
   if (await isCelebrity(app, e.authorId)) return;
-  const stats = await fanOut(app, e.authorId, [e.postId]);
+  const stats = await fanOut(app, e.authorId, [e.postId], live);
   app.logger.debug({ postId: e.postId, ...stats }, 'post fanned out');
 }
 
@@ -117,6 +147,12 @@ export async function startMaterializer(
 ): Promise<RunningConsumer[]> {
   const prefix = app.cfg.NATS_PREFIX;
   const streams = streamNames(prefix);
+  const live = createLivePublisher({
+    nc,
+    redis: app.redis,
+    natsPrefix: prefix,
+    redisKeyPrefix: app.cfg.REDIS_KEY_PREFIX,
+  });
   const common = {
     nc,
     prefix,
@@ -131,7 +167,7 @@ export async function startMaterializer(
     durable: 'feed-materializer-posts',
     filterSubject: subjectFor(prefix, 'post.>'), // post.updated is acknowledged and ignored
     handle: async (event) => {
-      if (event.subject === POST_CREATED) await onPostCreated(app, event.payload);
+      if (event.subject === POST_CREATED) await onPostCreated(app, event.payload, live);
       else if (event.subject === POST_DELETED) await onPostDeleted(app, event.payload);
     },
   });

@@ -1,5 +1,6 @@
 // The user subgraph's operations. Beside each: who may call it, its limits and the
 // error codes it answers with (the gateway adds per-IP limits on the auth mutations).
+import { signLiveTicket } from '../../../lib/auth/live-ticket.js';
 import { DateTimeScalar } from '../../../lib/contracts/scalars.js';
 import { unauthenticated } from '../../../lib/contracts/errors.js';
 import { parseId, tryParseId } from '../../../lib/contracts/ids.js';
@@ -106,6 +107,15 @@ export const resolvers: Resolvers<RequestContext> = {
       const user = await updateProfile(ctx.app, userId, parseUpdateProfile(args.input));
       ctx.loaders.userById.clear(user.id.toString()).prime(user.id.toString(), user);
       return user;
+    },
+
+    // signed-in user, for themselves | UNAUTHENTICATED. Signed only: the gateway consumes the
+    // ticket (Redis SET NX on its jti) when a stream opens, so it works once, for ≤ 30 s.
+    createLiveTicket: (_p, _a, ctx: RequestContext) => {
+      requireViewer(ctx);
+      const { userId, sessionId } = ctx.viewer;
+      if (!sessionId) throw unauthenticated();
+      return signLiveTicket(ctx.app.cfg.INTERNAL_SIGNING_SECRET, { userId: userId!, sessionId });
     },
   },
 
