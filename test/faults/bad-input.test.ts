@@ -19,6 +19,9 @@ import {
   type Raw,
 } from '../support/probe.js';
 import { startStack, type Stack } from '../support/stack.js';
+import { signLiveTicket } from '../../lib/auth/live-ticket.js';
+import { signViewerContext } from '../../lib/auth/viewer-context.js';
+import { openSse } from '../../gateway/test/live-client.js';
 import { SUBGRAPHS } from '../../scripts/services.js';
 
 let stack: Stack;
@@ -1245,6 +1248,353 @@ describe('follow requests, blocks and private accounts (approveFollowRequest, de
         code: 'BAD_USER_INPUT',
       })),
     ]),
+  ]);
+});
+
+describe('likes and comments (likePost, unlikePost, addComment, deleteComment, comment, Post.likedBy/comments, Comment.replies)', () => {
+  const LIKE = (field: string) =>
+    `mutation($id: ID!) { ${field}(postId: $id) { post { id likeCount viewerHasLiked } } }`;
+  const ADD = `mutation($i: AddCommentInput!) { addComment(input: $i) { comment { id } } }`;
+  const DELETE = `mutation($id: ID!) { deleteComment(id: $id) { deletedCommentId } }`;
+  const COMMENT = `query($id: ID!) { comment(id: $id) { id text } }`;
+  const COMMENTS = `query($id: ID!, $f: Int, $a: String, $l: Int, $b: String) { post(id: $id) { comments(first: $f, after: $a, last: $l, before: $b) { nodes { id } } } }`;
+  const REPLIES = `query($id: ID!, $f: Int, $a: String, $l: Int, $b: String) { comment(id: $id) { replies(first: $f, after: $a, last: $l, before: $b) { nodes { id } } } }`;
+  const LIKED_BY = `query($id: ID!, $f: Int, $a: String) { post(id: $id) { likedBy(first: $f, after: $a) { nodes { id } } } }`;
+  // erin has blocked frank: erin's post and comments do not exist for frank. bobPost holds a
+  // comment by alice (aliceComment) with a reply by bob (bobReply); deletedPost is gone.
+  let erin: Account;
+  let frank: Account;
+  let erinPost: string;
+  let erinComment: string;
+  let frankPost: string;
+  let bobPost: string;
+  let aliceComment: string;
+  let bobReply: string;
+  let deletedPost: string;
+  const comment = async (a: Account, postId: string, text: string, replyToId?: string) => {
+    const r = await gqlRaw(
+      `${stack.gatewayUrl}/graphql`,
+      gqlBody(ADD, { i: { postId, text, ...(replyToId ? { replyToId } : {}) } }),
+      { token: a.token },
+    );
+    const id = (r.json?.data as { addComment?: { comment: { id: string } } } | undefined)
+      ?.addComment?.comment.id;
+    if (!id) throw new Error(`addComment failed: ${r.text}`);
+    return id;
+  };
+  beforeAll(async () => {
+    erin = await signUp(stack, 'erin');
+    frank = await signUp(stack, 'frank');
+    erinPost = await createPost(stack, erin, 'erin');
+    erinComment = await comment(erin, erinPost, 'mine');
+    frankPost = await createPost(stack, frank, 'frank');
+    await block(stack, erin, frank);
+    bobPost = await createPost(stack, bob, 'bob');
+    aliceComment = await comment(alice, bobPost, 'hi bob');
+    bobReply = await comment(bob, bobPost, 'hi alice', aliceComment);
+    deletedPost = await createPost(stack, bob, 'gone');
+    await gql(DELETE_POST, { id: deletedPost }, bob.token);
+    // The engagement subgraph's post.deleted consumer writes its tombstone asynchronously:
+    // wait for it, so it cannot land in the middle of a row.
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const rows = await stack.iso.query(
+        `SELECT 1 FROM engagement.deleted_posts WHERE post_id = $1`,
+        [deletedPost],
+      );
+      if (rows.length) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+
+  table(() => [
+    ...['likePost', 'unlikePost'].flatMap((name) => [
+      {
+        name: `${name} signed out`,
+        run: () => gql(LIKE(name), { id: alicePost }),
+        code: 'UNAUTHENTICATED',
+      },
+      ...['abc', '', '-1', '0', '9'.repeat(40), ...INJECTIONS].map((id) => ({
+        name: `${name} malformed postId ${id.slice(0, 20)}`,
+        run: () => gql(LIKE(name), { id }, alice.token),
+        code: 'BAD_USER_INPUT',
+      })),
+      {
+        name: `${name} postId wrong type`,
+        run: () => gql(LIKE(name), { id: [alicePost] }, alice.token),
+        code: 'BAD_USER_INPUT',
+      },
+      {
+        name: `${name} unknown post`,
+        run: () => gql(LIKE(name), { id: '987654321' }, alice.token),
+        code: 'NOT_FOUND',
+      },
+      {
+        name: `${name} deleted post`,
+        run: () => gql(LIKE(name), { id: deletedPost }, alice.token),
+        code: 'NOT_FOUND',
+      },
+      {
+        name: `${name} on the post of a user who blocked the viewer`,
+        run: () => gql(LIKE(name), { id: erinPost }, frank.token),
+        code: 'NOT_FOUND',
+      },
+      {
+        name: `${name} on the post of a user the viewer blocked`,
+        run: () => gql(LIKE(name), { id: frankPost }, erin.token),
+        code: 'NOT_FOUND',
+      },
+    ]),
+    {
+      name: 'unlikePost of a post not liked (idempotent: nothing written)',
+      run: () => gql(LIKE('unlikePost'), { id: alicePost }, bob.token),
+      check: (r: Raw) => {
+        expect(r.json?.errors, r.text).toBeUndefined();
+        expect(r.json?.data?.unlikePost, r.text).toMatchObject({
+          post: { viewerHasLiked: false },
+        });
+      },
+    },
+    {
+      name: 'addComment signed out',
+      run: () => gql(ADD, { i: { postId: alicePost, text: 'hi' } }),
+      code: 'UNAUTHENTICATED',
+    },
+    ...['abc', '', '0', '9'.repeat(40), ...INJECTIONS].map((postId) => ({
+      name: `addComment malformed postId ${postId.slice(0, 20)}`,
+      run: () => gql(ADD, { i: { postId, text: 'hi' } }, alice.token),
+      code: 'BAD_USER_INPUT',
+    })),
+    ...Object.entries({
+      empty: '',
+      blank: ' \n\t ',
+      'too long': 'x'.repeat(2201),
+      'too many emoji': emoji(2201),
+      NUL,
+      bell: 'ring \u0007',
+      escape: 'a\u001Bb',
+      DEL: 'a\u007Fb',
+    }).map(([k, text]) => ({
+      name: `addComment text ${k}`,
+      run: () => gql(ADD, { i: { postId: alicePost, text } }, alice.token),
+      code: 'BAD_USER_INPUT',
+      check: (r: Raw) => expect(r.json?.errors?.[0]?.extensions?.field, r.text).toBe('text'),
+    })),
+    ...[null, 42, ['hi'], { t: 'hi' }].map((text) => ({
+      name: `addComment text wrong type ${JSON.stringify(text)}`,
+      run: () => gql(ADD, { i: { postId: alicePost, text } }, alice.token),
+      code: 'BAD_USER_INPUT',
+    })),
+    {
+      name: 'addComment text with a lone surrogate',
+      run: () =>
+        gqlRaw(
+          `${stack.gatewayUrl}/graphql`,
+          `{"query":${JSON.stringify(ADD)},"variables":{"i":{"postId":"${alicePost}","text":${LONE}}}}`,
+          { token: alice.token },
+        ),
+      code: 'BAD_USER_INPUT',
+    },
+    ...Object.entries({
+      malformed: (): string => 'abc',
+      injection: (): string => INJECTIONS[0]!,
+      unknown: (): string => '987654321',
+      'a reply (one level only)': (): string => bobReply,
+      'a comment of another post': (): string => erinComment,
+    }).map(([k, replyToId]) => ({
+      name: `addComment replyToId ${k}`,
+      run: () =>
+        gql(ADD, { i: { postId: bobPost, text: 'reply', replyToId: replyToId() } }, alice.token),
+      code: 'BAD_USER_INPUT',
+      check: (r: Raw) => expect(r.json?.errors?.[0]?.extensions?.field, r.text).toBe('replyToId'),
+    })),
+    {
+      name: 'addComment unknown post',
+      run: () => gql(ADD, { i: { postId: '987654321', text: 'hi' } }, alice.token),
+      code: 'NOT_FOUND',
+    },
+    {
+      name: 'addComment deleted post',
+      run: () => gql(ADD, { i: { postId: deletedPost, text: 'hi' } }, alice.token),
+      code: 'NOT_FOUND',
+    },
+    {
+      name: 'addComment on the post of a user who blocked the viewer',
+      run: () => gql(ADD, { i: { postId: erinPost, text: 'hi' } }, frank.token),
+      code: 'NOT_FOUND',
+    },
+    {
+      name: 'deleteComment signed out',
+      run: () => gql(DELETE, { id: aliceComment }),
+      code: 'UNAUTHENTICATED',
+    },
+    ...['abc', '', '-1', '9'.repeat(40), ...INJECTIONS].map((id) => ({
+      name: `deleteComment malformed id ${id.slice(0, 20)}`,
+      run: () => gql(DELETE, { id }, alice.token),
+      code: 'BAD_USER_INPUT',
+    })),
+    {
+      name: 'deleteComment unknown',
+      run: () => gql(DELETE, { id: '987654321' }, alice.token),
+      code: 'NOT_FOUND',
+    },
+    {
+      name: "deleteComment someone else's comment on someone else's post",
+      run: () => gql(DELETE, { id: bobReply }, alice.token),
+      code: 'FORBIDDEN',
+    },
+    {
+      name: 'deleteComment on the post of a user who blocked the viewer',
+      run: () => gql(DELETE, { id: erinComment }, frank.token),
+      code: 'NOT_FOUND',
+    },
+    ...['abc', '', '987654321', INJECTIONS[0]!].map((id) => ({
+      name: `comment ${id.slice(0, 20) || 'empty'} is null`,
+      run: () => gql(COMMENT, { id }, alice.token),
+      check: NOTHING('comment'),
+    })),
+    {
+      name: 'comment on the post of a user who blocked the viewer is null',
+      run: () => gql(COMMENT, { id: erinComment }, frank.token),
+      check: NOTHING('comment'),
+    },
+    ...[
+      ['Post.comments', COMMENTS, () => bobPost],
+      ['Comment.replies', REPLIES, () => aliceComment],
+    ].flatMap(([field, query, id]) => {
+      const q = query as string;
+      const idOf = id as () => string;
+      return [
+        ...[0, -1, 101].flatMap((n) => [
+          {
+            name: `${field as string} first ${n}`,
+            run: () => gql(q, { id: idOf(), f: n }),
+            code: 'BAD_USER_INPUT',
+          },
+          {
+            name: `${field as string} last ${n}`,
+            run: () => gql(q, { id: idOf(), l: n }),
+            code: 'BAD_USER_INPUT',
+          },
+        ]),
+        {
+          name: `${field as string} first and last together`,
+          run: () => gql(q, { id: idOf(), f: 2, l: 2 }),
+          code: 'BAD_USER_INPUT',
+        },
+        ...Object.entries(cursors()).flatMap(([k, c]) => [
+          {
+            name: `${field as string} after ${k}`,
+            run: () => gql(q, { id: idOf(), a: c }),
+            code: 'BAD_USER_INPUT',
+          },
+          {
+            name: `${field as string} before ${k}`,
+            run: () => gql(q, { id: idOf(), b: c }),
+            code: 'BAD_USER_INPUT',
+          },
+        ]),
+      ];
+    }),
+    ...[0, -1, 101].map((f) => ({
+      name: `Post.likedBy first ${f}`,
+      run: () => gql(LIKED_BY, { id: bobPost, f }),
+      code: 'BAD_USER_INPUT',
+    })),
+    ...Object.entries(cursors()).map(([k, a]) => ({
+      name: `Post.likedBy cursor ${k}`,
+      run: () => gql(LIKED_BY, { id: bobPost, a }),
+      code: 'BAD_USER_INPUT',
+    })),
+  ]);
+});
+
+describe('live updates (createLiveTicket, GET /v1/live)', () => {
+  const TICKET = `mutation { createLiveTicket { ticket expiresAt } }`;
+  const live = (query: string, headers: Record<string, string> = {}) =>
+    raw(`${stack.gatewayUrl}/v1/live${query}`, {
+      headers: { accept: 'text/event-stream', ...headers },
+    });
+  const ticketFor = async (account: Account) => {
+    const r = await gql(TICKET, {}, account.token);
+    return (r.json?.data?.createLiveTicket as { ticket: string }).ticket;
+  };
+  const unauthenticated = { code: 'UNAUTHENTICATED', status: 401 };
+  table(() => [
+    { name: 'createLiveTicket signed out', run: () => gql(TICKET), code: 'UNAUTHENTICATED' },
+    ...['expired', 'alg none', 'wrong key'].map((kind) => ({
+      name: `createLiveTicket ${kind} token`,
+      run: () => gql(TICKET, {}, tokens[kind]),
+      code: 'UNAUTHENTICATED',
+    })),
+    { name: 'GET /v1/live no ticket, no token', run: () => live(''), ...unauthenticated },
+    { name: 'GET /v1/live empty ticket', run: () => live('?ticket='), ...unauthenticated },
+    {
+      name: 'GET /v1/live two tickets',
+      run: () => live('?ticket=a.b&ticket=c.d'),
+      ...unauthenticated,
+    },
+    {
+      name: 'GET /v1/live huge ticket',
+      run: () => live(`?ticket=${'a'.repeat(8000)}.b`),
+      ...unauthenticated,
+    },
+    ...INJECTIONS.map((s) => ({
+      name: `GET /v1/live ticket ${s}`,
+      run: () => live(`?ticket=${encodeURIComponent(s)}`),
+      ...unauthenticated,
+    })),
+    {
+      name: 'GET /v1/live ticket with its payload changed',
+      run: async () => {
+        const [, sig] = (await ticketFor(alice)).split('.');
+        const body = b64(JSON.stringify({ u: bob.id, s: '1', j: 'x', e: Date.now() + 30_000 }));
+        return live(`?ticket=${body}.${sig}`);
+      },
+      ...unauthenticated,
+    },
+    {
+      name: 'GET /v1/live a signed viewer context as the ticket (another purpose)',
+      run: () =>
+        live(
+          `?ticket=${signViewerContext(stack.cfg.INTERNAL_SIGNING_SECRET, {
+            userId: alice.id,
+            sessionId: '1',
+            ip: '127.0.0.1',
+            requestId: 'x',
+          })}`,
+        ),
+      ...unauthenticated,
+    },
+    {
+      name: 'GET /v1/live expired ticket',
+      run: () =>
+        live(
+          `?ticket=${signLiveTicket(stack.cfg.INTERNAL_SIGNING_SECRET, { userId: alice.id, sessionId: '1' }, Date.now() - 60_000).ticket}`,
+        ),
+      ...unauthenticated,
+    },
+    {
+      name: 'GET /v1/live reused ticket',
+      run: async () => {
+        const t = await ticketFor(alice);
+        const first = await openSse(`${stack.gatewayUrl}/v1/live?ticket=${t}`);
+        expect(first.status).toBe(200);
+        first.close();
+        return live(`?ticket=${t}`);
+      },
+      ...unauthenticated,
+    },
+    ...Object.entries(tokens).map(([kind, token]) => ({
+      name: `GET /v1/live ${kind} bearer token`,
+      run: () => live('', { authorization: `Bearer ${token}` }),
+      ...unauthenticated,
+    })),
+    {
+      name: 'GET /v1/live Basic authorization',
+      run: () => live('', { authorization: 'Basic YTpi' }),
+      ...unauthenticated,
+    },
   ]);
 });
 

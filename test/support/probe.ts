@@ -84,6 +84,10 @@ export const WRITE_TABLES = [
   'graph.blocks',
   'graph.user_stats',
   'graph.outbox',
+  'engagement.likes',
+  'engagement.comments',
+  'engagement.post_counters',
+  'engagement.outbox',
 ] as const;
 
 const pools = new Map<string, pg.Pool>();
