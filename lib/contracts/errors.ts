@@ -68,18 +68,51 @@ export const serviceUnavailable = (message = 'Service temporarily unavailable'):
 
 const KNOWN = new Set<string>([...Object.values(ErrorCode), ...APOLLO_CODES]);
 
+// Postgres SQLSTATEs of a server going away or not taking writes: shutdown, crash, lost
+// connection, and 25006 (read-only transaction), which Mosaic only meets on a standby during
+// a failover (HA setups, issue #20). Prisma: P1001/P1017 unreachable or closed, P2028 no
+// transaction could start in time (the pool waits for a connection).
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+  '25006',
+  'P1001',
+  'P1017',
+  'P2028',
+]);
+
 /** Errors from a lost database/cache/broker connection: reported as SERVICE_UNAVAILABLE. */
 export function isUnavailable(err: unknown): boolean {
-  const e = err as { code?: unknown; name?: unknown; message?: unknown } | null;
+  const e = err as {
+    code?: unknown;
+    name?: unknown;
+    message?: unknown;
+    cause?: { originalCode?: unknown };
+    meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } };
+  } | null;
   if (!e) return false;
   if (e.name === 'ServiceCallError') return true; // another Mosaic service did not answer
   const code = typeof e.code === 'string' ? e.code : '';
   const msg = typeof e.message === 'string' ? e.message : '';
+  // Prisma's driver adapter keeps Postgres' SQLSTATE as cause.originalCode, and its
+  // P2010/P2039 errors wrap that adapter error in meta.
+  const original =
+    e.cause?.originalCode ?? e.meta?.driverAdapterError?.cause?.originalCode ?? undefined;
+  const sqlState = typeof original === 'string' ? original : '';
   return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P03', '53300'].includes(
-      code,
-    ) ||
-    /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Can't reach database|Stream isn't writeable|Connection is closed/i.test(
+    UNAVAILABLE_CODES.has(code) ||
+    UNAVAILABLE_CODES.has(sqlState) ||
+    /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Can't reach database|Stream isn't writeable|Connection is closed|not queryable/i.test(
       msg,
     ) ||
     (e.name === 'DriverAdapterError' && /ECONNREFUSED|terminated|DatabaseNotReachable/i.test(msg))

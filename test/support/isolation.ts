@@ -18,17 +18,23 @@ export interface Isolation {
   drop(): Promise<void>;
 }
 
-export async function isolate(): Promise<Isolation> {
+/**
+ * `databaseUrl`: use this (already migrated) database instead of a clone of the template,
+ * e.g. one on a private Postgres cluster; the caller creates and removes it.
+ */
+export async function isolate(opts: { databaseUrl?: string } = {}): Promise<Isolation> {
   const id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const database = `mosaic_test_${id}`;
-  const admin = new pg.Client({ connectionString: adminUrl() });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${database} TEMPLATE ${templateDb()}`);
-  } finally {
-    await admin.end();
+  if (!opts.databaseUrl) {
+    const admin = new pg.Client({ connectionString: adminUrl() });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE ${database} TEMPLATE ${templateDb()}`);
+    } finally {
+      await admin.end();
+    }
   }
-  const databaseUrl = baseUrl(database);
+  const databaseUrl = opts.databaseUrl ?? baseUrl(database);
   const iso: Isolation = {
     id,
     databaseUrl,
@@ -58,6 +64,7 @@ export async function isolate(): Promise<Isolation> {
       }
     },
     async drop() {
+      if (opts.databaseUrl) return;
       const c = new pg.Client({ connectionString: adminUrl() });
       await c.connect();
       try {

@@ -151,7 +151,7 @@ export async function startProxy(targetPort: number): Promise<Proxy> {
 }
 
 /** n distinct free ports (all held open while choosing, so none repeats). */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: n }, async () => {
       const srv = net.createServer();

@@ -52,6 +52,11 @@ export interface StackOptions {
   env?: Record<string, string> | ((iso: Isolation) => Record<string, string>);
   /** Subgraphs to start, in this order (default: all in lib/registry.ts). */
   subgraphs?: string[];
+  /**
+   * A migrated database to run on instead of this file's clone of the template (a private
+   * Postgres cluster in fault tests); left in place on close.
+   */
+  databaseUrl?: string;
 }
 
 /** `n` distinct ports nobody listens on right now (held together, then handed back). */
@@ -74,7 +79,7 @@ async function freePorts(n: number): Promise<number[]> {
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const { env = {}, subgraphs = SUBGRAPH_NAMES } = opts;
-  const iso = await isolate();
+  const iso = await isolate(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {});
   let cfg = parseConfig({ ...iso.env, ...(typeof env === 'function' ? env(iso) : env) });
   const running: RunningService[] = [];
   const subgraphUrls: Record<string, string> = {};
