@@ -11,6 +11,7 @@ import { jpeg } from '../../subgraphs/post/test/media-fixtures.js';
 import { readyMedia, type Account } from '../support/content.js';
 import { codeOf, expectNoLeak, multipart, raw, type Raw } from '../support/probe.js';
 import { startStack, type Stack } from '../support/stack.js';
+import { openSse, type SseStream } from '../../gateway/test/live-client.js';
 
 let stack: Stack;
 let alice: Account;
@@ -601,6 +602,67 @@ describe('direct calls past the gateway', () => {
       }
     }
     expect(failures).toEqual([]);
+  });
+});
+
+describe('live streams (GET /v1/live)', () => {
+  const newTicket = async (token: string) => {
+    const r = await gql(`mutation { createLiveTicket { ticket } }`, {}, { token });
+    return (r.json?.data as { createLiveTicket: { ticket: string } }).createLiveTicket.ticket;
+  };
+
+  it('caps the streams one user holds open; a refused ticket is not spent', async () => {
+    const ip = freshIp();
+    const open: SseStream[] = [];
+    // LIVE_MAX_STREAMS_PER_USER defaults to 5.
+    for (let i = 0; i < 5; i++) {
+      const s = await openSse(
+        `${stack.gatewayUrl}/v1/live?ticket=${await newTicket(alice.token)}`,
+        {
+          'x-forwarded-for': ip,
+        },
+      );
+      expect(s.status).toBe(200);
+      open.push(s);
+    }
+    const spare = await newTicket(alice.token);
+    const refused = await openSse(`${stack.gatewayUrl}/v1/live?ticket=${spare}`, {
+      'x-forwarded-for': ip,
+    });
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 30 });
+    // A bearer token does not get around it either.
+    const bearer = await openSse(`${stack.gatewayUrl}/v1/live`, {
+      authorization: `Bearer ${alice.token}`,
+      'x-forwarded-for': freshIp(),
+    });
+    expect(bearer.status).toBe(429);
+    open.pop()!.close();
+    await new Promise((r) => setTimeout(r, 200));
+    const retried = await openSse(`${stack.gatewayUrl}/v1/live?ticket=${spare}`, {
+      'x-forwarded-for': ip,
+    });
+    expect(retried.status).toBe(200);
+    for (const s of [...open, retried]) s.close();
+  });
+
+  it('a live ticket is no access token, and an access token no ticket', async () => {
+    const t = await newTicket(bob.token);
+    const asToken = await gql(`{ me { id } }`, {}, { token: t });
+    expect(codeOf(asToken)).toBe('UNAUTHENTICATED');
+    expectNoLeak(asToken);
+    const asTicket = await raw(`${stack.gatewayUrl}/v1/live?ticket=${bob.token}`, {
+      headers: { 'x-forwarded-for': freshIp() },
+    });
+    expect(asTicket.status).toBe(401);
+    expect(codeOf(asTicket)).toBe('UNAUTHENTICATED');
+    expectNoLeak(asTicket);
+    // The ticket itself is still good for what it is for.
+    const s = await openSse(`${stack.gatewayUrl}/v1/live?ticket=${t}`, {
+      'x-forwarded-for': freshIp(),
+    });
+    expect(s.status).toBe(200);
+    s.close();
   });
 });
 
