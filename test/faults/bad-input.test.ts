@@ -5,7 +5,7 @@
 // the outboxes, plus the profile fields) and that no stack trace or internal detail leaks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jpeg } from '../../subgraphs/post/test/media-fixtures.js';
-import { block, createPost, readyMedia, signUp, type Account } from '../support/content.js';
+import { block, createPost, follow, readyMedia, signUp, type Account } from '../support/content.js';
 import {
   codeOf,
   expectNoLeak,
@@ -1596,6 +1596,82 @@ describe('live updates (createLiveTicket, GET /v1/live)', () => {
       ...unauthenticated,
     },
   ]);
+});
+
+describe('notifications (notifications, Notification.actors, unreadNotificationCount, markNotificationsRead)', () => {
+  const NOTIFICATIONS = `query($f: Int, $a: String) { notifications(first: $f, after: $a) { edges { cursor node { id } } } }`;
+  const ACTORS = `query($n: Int) { notifications { edges { node { id actors(first: $n) { id } } } } }`;
+  const UNREAD = `{ unreadNotificationCount }`;
+  const MARK = `mutation($u: DateTime) { markNotificationsRead(upTo: $u) { notifications { id } unreadNotificationCount } }`;
+  // gina has one unread notification (hal follows her): every row leaves it unread. Read state
+  // is checked here rather than in WRITE_TABLES, which the consumers write to asynchronously.
+  let gina: Account;
+  const unread = async () => {
+    const r = await gql(UNREAD, {}, gina.token);
+    return (r.json?.data as { unreadNotificationCount?: number } | undefined)
+      ?.unreadNotificationCount;
+  };
+  const stillUnread = async () => expect(await unread()).toBe(1);
+  beforeAll(async () => {
+    gina = await signUp(stack, 'gina');
+    await follow(stack, await signUp(stack, 'hal'), gina);
+    const deadline = Date.now() + 15_000;
+    while ((await unread()) !== 1 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    await stillUnread();
+  });
+
+  table(() => [
+    {
+      name: 'notifications signed out',
+      run: () => gql(NOTIFICATIONS, {}),
+      code: 'UNAUTHENTICATED',
+    },
+    {
+      name: 'unreadNotificationCount signed out',
+      run: () => gql(UNREAD, {}),
+      code: 'UNAUTHENTICATED',
+    },
+    { name: 'markNotificationsRead signed out', run: () => gql(MARK, {}), code: 'UNAUTHENTICATED' },
+    ...[0, -1, 101].map((f) => ({
+      name: `notifications first ${f}`,
+      run: () => gql(NOTIFICATIONS, { f }, gina.token),
+      code: 'BAD_USER_INPUT',
+    })),
+    ...Object.entries({
+      ...cursors(),
+      'time not digits': b64('["1.5e3","1"]'),
+      'time past 15 digits': b64('["9999999999999999","1"]'),
+      'id not an id': b64('["1000","x"]'),
+      'numbers, not strings': b64('[1000,1]'),
+    }).map(([k, a]) => ({
+      name: `notifications cursor ${k}`,
+      run: () => gql(NOTIFICATIONS, { a }, gina.token),
+      code: 'BAD_USER_INPUT',
+    })),
+    ...[0, -1, 11].map((n) => ({
+      name: `Notification.actors first ${n}`,
+      run: () => gql(ACTORS, { n }, gina.token),
+      code: 'BAD_USER_INPUT',
+    })),
+    ...[
+      '',
+      'yesterday',
+      '2026-13-45T00:00:00Z',
+      'T',
+      ...INJECTIONS,
+      123,
+      true,
+      ['2026-01-01T00:00:00Z'],
+    ].map((u) => ({
+      name: `markNotificationsRead upTo ${JSON.stringify(u).slice(0, 30)}`,
+      run: () => gql(MARK, { u }, gina.token),
+      code: 'BAD_USER_INPUT',
+      check: () => undefined,
+    })),
+  ]);
+
+  it('left the notification unread', stillUnread);
 });
 
 describe('query limits (depth, aliases, cost, tokens) and malformed requests', () => {

@@ -7,6 +7,7 @@ import {
   encodeCursor,
   pageSize,
 } from '../../../lib/contracts/pagination.js';
+import { GraphQLScalarType, Kind } from 'graphql';
 import { DateTimeScalar } from '../../../lib/contracts/scalars.js';
 import type { Resolvers } from '../../../lib/platform/http/subgraph.js';
 import type { RequestContext } from './context.js';
@@ -19,6 +20,31 @@ import {
   type Position,
 } from './read.js';
 import { unreadCount } from './store.js';
+
+/**
+ * DateTime as the other subgraphs serialise it, but an input is checked by the resolver that
+ * takes it: a scalar that refuses a variable makes Apollo Server answer HTTP 400, which the
+ * gateway can only report as INTERNAL_SERVER_ERROR; the resolver's error is BAD_USER_INPUT
+ * with its `field`.
+ */
+const DateTime = new GraphQLScalarType<unknown, string>({
+  name: 'DateTime',
+  serialize: DateTimeScalar.serialize.bind(DateTimeScalar),
+  parseValue: (value) => value,
+  // Anything but a string literal stays a node, which parseUpTo refuses.
+  parseLiteral: (ast) => (ast.kind === Kind.STRING ? ast.value : ast),
+});
+
+/** upTo as a Date: an ISO-8601 time with a date, a time and a zone. */
+function parseUpTo(value: unknown): Date | null {
+  if (value === null || value === undefined) return null;
+  const d = typeof value === 'string' && ISO_TIME.test(value) ? new Date(value) : null;
+  if (!d || Number.isNaN(d.getTime())) {
+    throw badInput('upTo must be an ISO-8601 time, e.g. 2026-12-02T06:00:00.000Z', 'upTo');
+  }
+  return d;
+}
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 /** Rounds of (rows + one visibility call) a page may take to fill up past left-out rows. */
 const MAX_ROUNDS = 3;
@@ -39,7 +65,7 @@ function viewerOf(ctx: RequestContext): string {
 }
 
 export const resolvers: Resolvers<RequestContext> = {
-  DateTime: DateTimeScalar,
+  DateTime,
   Query: {
     // signed-in user | UNAUTHENTICATED, BAD_USER_INPUT (first outside 1..100, malformed cursor).
     // Latest activity first, keyed on (latest_activity_at, id): a row only ever moves up (new
@@ -86,12 +112,12 @@ export const resolvers: Resolvers<RequestContext> = {
       unreadCount(ctx.app.pool, viewerOf(ctx)),
   },
   Mutation: {
-    // signed-in user | UNAUTHENTICATED, BAD_USER_INPUT (upTo not an ISO-8601 time). Idempotent:
+    // signed-in user | UNAUTHENTICATED, BAD_USER_INPUT `upTo` (not an ISO-8601 time). Idempotent:
     // marks what is unread (all, or with latest activity at or before upTo) and returns up to
     // 100 of those, latest first (one visibility call), with the new unread count.
-    markNotificationsRead: async (_p, args: { upTo?: Date | null }, ctx: RequestContext) => {
+    markNotificationsRead: async (_p, args: { upTo?: unknown }, ctx: RequestContext) => {
       const viewerId = viewerOf(ctx);
-      const rows = await markRead(ctx.app.pool, viewerId, args.upTo ?? null);
+      const rows = await markRead(ctx.app.pool, viewerId, parseUpTo(args.upTo));
       const views = rows.length ? await viewRows(ctx.app.graph, viewerId, rows) : [];
       return {
         notifications: views.filter((v): v is NotificationView => v !== null),
