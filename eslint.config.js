@@ -9,7 +9,7 @@ const API_SCHEMA = 'schema/api.graphql';
 const forCode = (config) => ({ ...config, ignores: [...(config.ignores ?? []), API_SCHEMA] });
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'lib/generated/', '.data/'] },
+  { ignores: ['node_modules/', 'dist/', 'web/dist/', 'test-results/', 'lib/generated/', '.data/'] },
   forCode(js.configs.recommended),
   ...tseslint.configs.recommendedTypeChecked.map(forCode),
   forCode({

@@ -39,6 +39,7 @@ import { registerRestRoutes } from './rest/routes.js';
 import { createLiveHub, type LiveHub } from './live/hub.js';
 import { registerLiveRoute } from './live/route.js';
 import { liveSettings } from './live/settings.js';
+import { registerWebApp } from './web-app.js';
 
 export interface GatewayOptions {
   port?: number;
@@ -46,6 +47,8 @@ export interface GatewayOptions {
   subgraphUrls?: Record<string, string>;
   /** Overrides of the REST proxy's timeouts (tests; rest/proxy.ts PROXY_TIMEOUTS). */
   restTimeouts?: Partial<ProxyTimeouts>;
+  /** The built web app to serve (web-app.ts); default web/dist under the working directory. */
+  webDir?: string;
 }
 
 export async function startGateway(
@@ -157,7 +160,9 @@ export async function startGateway(
     path: '/graphql',
     context: async (req) => ({ viewer: await resolveViewer(cfg, redis, req, limiters.perUser) }),
   });
-  http.get('/', async (_req, reply) => reply.redirect('/graphql'));
+  // The web app at / when it is built (npm start builds it); else / leads to Sandbox.
+  const webApp = registerWebApp(http, opts.webDir ?? 'web/dist');
+  if (!webApp) http.get('/', async (_req, reply) => reply.redirect('/graphql'));
   registerRestRoutes(http, {
     cfg,
     redis,
@@ -175,6 +180,7 @@ export async function startGateway(
   await http.listen({ port: opts.port ?? cfg.GATEWAY_PORT, host: cfg.HOST });
   const port = boundPort(http, opts.port ?? cfg.GATEWAY_PORT);
   logger.info({ port }, 'gateway listening');
+  if (webApp) logger.info(`Mosaic web app: open ${cfg.PUBLIC_URL}/`);
   return {
     port,
     url: `http://127.0.0.1:${port}`,
