@@ -14,6 +14,7 @@ import type { Logger } from '../logger.js';
 import { loggablePath, scrubUrls } from './log-safe.js';
 import { checkReady, type Probe } from '../health.js';
 import { protectInternalRoutes } from '../../auth/service-auth.js';
+import { isUnavailable } from '../../contracts/errors.js';
 import {
   flushTracing,
   initTracing,
@@ -176,8 +177,17 @@ export function createHttpServer(opts: ServiceHttpOptions): FastifyInstance {
     return reply.type(registry.contentType).send(await registry.metrics());
   });
 
-  // Never leak internals: unexpected errors become a bare 500 with the request id.
+  // Never leak internals: unexpected errors become a bare 500 with the request id. A lost
+  // database or broker (an outage, a failover) is a 503 that callers may retry, not a 500.
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    if (isUnavailable(err)) {
+      req.log.warn({ err }, 'dependency unavailable');
+      return reply.code(503).send({
+        error: 'Service temporarily unavailable',
+        code: 'SERVICE_UNAVAILABLE',
+        requestId: req.id,
+      });
+    }
     const status =
       err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) req.log.error({ err }, 'unhandled error');
