@@ -16,6 +16,10 @@ import {
 } from '../../../test/support/content.js';
 import { eventually } from '../../../test/support/events.js';
 import { startStack, type Stack } from '../../../test/support/stack.js';
+import { createPool } from '../../../lib/platform/db.js';
+import type { AppContext } from '../src/context.js';
+import { createLoaders } from '../src/loaders.js';
+import { purgePost } from '../src/store.js';
 
 let stack: Stack;
 
@@ -460,6 +464,123 @@ describe('a deleted post', () => {
     expect(events.map((e) => e.payload.commentId).sort()).toEqual(
       [top.comment.id, reply.comment.id].sort(),
     );
+    // A redelivered post.deleted finds nothing left and emits nothing.
+    const pool = createPool({ DATABASE_URL: stack.iso.databaseUrl, DATABASE_POOL_SIZE: 1 });
+    try {
+      const outboxBefore = await rows(`SELECT count(*)::text AS n FROM engagement.outbox`);
+      expect(await purgePost(pool, postId, new Date())).toEqual({ comments: 0, likes: 0 });
+      expect(await rows(`SELECT count(*)::text AS n FROM engagement.outbox`)).toBe(outboxBefore);
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
+describe('a page of posts', () => {
+  it('answers every post of a profile page with its own counts, like state, previews and likers', async () => {
+    const [author, fan, other] = await people(3);
+    const posts: string[] = [];
+    for (let i = 0; i < 4; i++) posts.push(await createPost(stack, author!, `p${i}`));
+    // post i gets i likes (fan first) and i comments
+    for (let i = 1; i < 4; i++) {
+      expect((await like(fan!, posts[i]!)).errors).toBeUndefined();
+      if (i > 1) expect((await like(other!, posts[i]!)).errors).toBeUndefined();
+      if (i > 2) expect((await like(author!, posts[i]!)).errors).toBeUndefined();
+      for (let c = 0; c < i; c++) await mustComment(other!, posts[i]!, `c${i}.${c}`);
+    }
+    const PAGE = `query($u: String!) { user(username: $u) { posts(first: 10) { edges { cursor node {
+      id likeCount viewerHasLiked commentCount
+      comments(last: 2) { nodes { text } pageInfo { hasPreviousPage } }
+      likedBy(first: 1) { nodes { id } pageInfo { hasNextPage } } } } } } }`;
+    const r = await stack.gql<{
+      user: {
+        posts: {
+          edges: {
+            node: {
+              id: string;
+              likeCount: number;
+              viewerHasLiked: boolean;
+              commentCount: number;
+              comments: { nodes: { text: string }[]; pageInfo: { hasPreviousPage: boolean } };
+              likedBy: { nodes: { id: string }[]; pageInfo: { hasNextPage: boolean } };
+            };
+          }[];
+        };
+      };
+    }>(PAGE, { u: author!.username }, { token: fan!.token });
+    expect(r.errors).toBeUndefined();
+    const byId = new Map(r.data!.user.posts.edges.map((e) => [e.node.id, e.node]));
+    for (let i = 0; i < 4; i++) {
+      const p = byId.get(posts[i]!)!;
+      expect(p.likeCount).toBe(i);
+      expect(p.viewerHasLiked).toBe(i > 0);
+      expect(p.commentCount).toBe(i);
+      expect(p.comments.nodes.map((n) => n.text)).toEqual(
+        Array.from({ length: i }, (_, c) => `c${i}.${c}`).slice(-2),
+      );
+      expect(p.comments.pageInfo.hasPreviousPage).toBe(i > 2);
+      const newest = [undefined, fan, other, author][i];
+      expect(p.likedBy.nodes.map((n) => n.id)).toEqual(newest ? [newest.id] : []);
+      expect(p.likedBy.pageInfo.hasNextPage).toBe(i > 1);
+    }
+  });
+
+  it('loads counts, like states, comment previews and likers of a page in one query each', async () => {
+    const [author, fan] = await people(2);
+    const posts: string[] = [];
+    for (let i = 0; i < 5; i++) posts.push(await createPost(stack, author!, `q${i}`));
+    for (const p of posts) {
+      await like(fan!, p);
+      await mustComment(fan!, p, 'hi');
+    }
+    const pool = createPool({ DATABASE_URL: stack.iso.databaseUrl, DATABASE_POOL_SIZE: 2 });
+    let queries = 0;
+    const counting = new Proxy(pool, {
+      get(target, prop, receiver) {
+        if (prop === 'query')
+          return (...a: Parameters<typeof pool.query>) => {
+            queries++;
+            return (target.query as (...x: unknown[]) => unknown)(...a);
+          };
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    try {
+      const notUsed = () => {
+        throw new Error('not used by these loaders');
+      };
+      const app = {
+        pool: counting,
+        posts: { lookup: notUsed, livePosts: notUsed },
+        graph: { visibility: notUsed },
+      } as unknown as AppContext;
+      const loaders = createLoaders(app, fan!.id);
+      const [counts, liked, previews, likers] = await Promise.all([
+        loaders.counts.loadMany(posts),
+        loaders.liked.loadMany(posts),
+        loaders.commentPage.loadMany(
+          posts.map((p) => ({
+            kind: 'post' as const,
+            parentId: p,
+            forward: false,
+            cursor: null,
+            limit: 3,
+          })),
+        ),
+        loaders.likePage.loadMany(posts.map((p) => ({ postId: p, cursor: null, limit: 2 }))),
+      ]);
+      expect(queries).toBe(4);
+      expect(counts).toEqual(posts.map(() => ({ likes: 1, comments: 1 })));
+      expect(liked).toEqual(posts.map(() => true));
+      expect(previews.map((p) => (p as { text: string }[]).map((c) => c.text))).toEqual(
+        posts.map(() => ['hi']),
+      );
+      expect(likers.map((l) => (l as { userId: string }[]).map((x) => x.userId))).toEqual(
+        posts.map(() => [fan!.id]),
+      );
+    } finally {
+      await pool.end();
+    }
   });
 });
 
