@@ -432,6 +432,41 @@ describe('blocks and deleted posts', () => {
   });
 });
 
+describe('visibility at read time', () => {
+  it('leaves out an actor who has blocked the viewer before any event says so, and the notification with none left; a post the viewer may no longer see is null', async () => {
+    const [ada, bo, cy] = [
+      await signUp(stack, 'ada'),
+      await signUp(stack, 'bo'),
+      await signUp(stack, 'cy'),
+    ];
+    const postId = await createPost(stack, ada);
+    await like(postId, ada, bo);
+    await like(postId, ada, cy);
+    await follow(stack, bo, ada);
+    await settle(ada, (n) => n.length === 2 && n.some((x) => x.actorCount === 2));
+    // A block written straight into the graph's table: no event, so only the read-time rule acts.
+    await stack.iso.query(`INSERT INTO graph.blocks (blocker_id, blocked_id) VALUES ($1, $2)`, [
+      bo.id,
+      ada.id,
+    ]);
+    const seen = await notes(ada);
+    expect(seen).toMatchObject([{ kind: 'LIKED', actorCount: 1, actors: [{ id: cy.id }] }]);
+
+    // A private author's mention: once the mentioned follower is removed, the post is hidden.
+    const priv = await signUp(stack, 'priv');
+    await setPrivate(stack, priv, true);
+    expect(await requestFollow(stack, cy, priv)).toBe('REQUESTED');
+    await approve(stack, priv, cy);
+    const mentionPost = await createPost(stack, priv, `hi @${cy.username}`);
+    await settle(cy, (n) => of(n, 'MENTIONED')[0]?.post?.id === mentionPost);
+    await mutate(priv, `mutation($id: ID!) { removeFollower(userId: $id) { user { id } } }`, {
+      id: cy.id,
+    });
+    const [hidden] = of(await notes(cy), 'MENTIONED');
+    expect(hidden).toMatchObject({ actors: [{ id: priv.id }], post: null, comment: null });
+  });
+});
+
 describe('read state, counts and paging', () => {
   it('counts unread; markNotificationsRead(upTo) marks those at or before it; new activity makes a group unread again', async () => {
     const author = await signUp(stack, 'author');
