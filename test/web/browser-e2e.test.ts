@@ -191,6 +191,27 @@ describe.skipIf(!HAVE_CHROMIUM)('web app in Chromium', () => {
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
+  it('the gateway serves the app: index revalidated, hashed assets immutable, API beside it', async () => {
+    const index = await fetch(`${origin}/u/anyone/followers`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    const html = await index.text();
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    const asset = await fetch(`${origin}${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect((await fetch(`${origin}/assets/nothing-here.js`)).status).toBe(404);
+    expect((await fetch(`${origin}/assets/..%2Fpackage.json`)).status).toBe(404);
+    const api = await fetch(`${origin}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ me { id } }' }),
+    });
+    expect(await api.json()).toEqual({ data: { me: null } });
+  });
+
   it('two users: sign up, post a carousel through the multipart path, follow, feed, search', async () => {
     const { size: videoBytes } = await stat(videoFile);
     expect(videoBytes).toBeGreaterThan(PART_SIZE);
