@@ -491,6 +491,7 @@ describe('direct calls past the gateway', () => {
       ['graph', 'GET', `/internal/v1/users/${alice.id}/celebrity-followees`],
       ['graph', 'POST', '/internal/v1/visibility', { viewerId: alice.id, userIds: [alice.id] }],
       ['post', 'GET', '/internal/v1/posts'],
+      ['post', 'POST', '/internal/v1/posts/lookup', { ids: [alice.id] }],
       ['feed', 'GET', '/internal/v1/anything'],
     ];
     const tokens: Record<string, string | undefined> = {
