@@ -55,7 +55,19 @@ describe('Postgres connections', () => {
 
   it('every pooled service sets its pool size (no implicit default of 10)', () => {
     expect(pooled.sort()).toEqual(
-      ['feed', 'feed-worker', 'gateway', 'graph', 'post', 'search', 'search-worker', 'user'].sort(),
+      [
+        'engagement',
+        'feed',
+        'feed-worker',
+        'gateway',
+        'graph',
+        'notification',
+        'notification-worker',
+        'post',
+        'search',
+        'search-worker',
+        'user',
+      ].sort(),
     );
     for (const r of rows) {
       expect(Number.isInteger(r.pool) && r.pool > 0, r.name).toBe(true);
@@ -67,7 +79,7 @@ describe('Postgres connections', () => {
         .filter((r) => r.perReplica > r.pool)
         .map((r) => r.name)
         .sort(),
-    ).toEqual(['graph', 'post', 'user']);
+    ).toEqual(['engagement', 'graph', 'post', 'user']);
   });
 
   it('their sum stays under max_connections minus the reserves', () => {
