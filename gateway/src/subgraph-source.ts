@@ -10,7 +10,7 @@
 // details go to the log only. Each call may take SUBGRAPH timeouts in subgraph-fetch.ts
 // (30 s for the headers, 30 s between body chunks).
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '../../lib/contracts/errors.js';
 import type { Logger } from '../../lib/platform/logger.js';
 import {
@@ -86,6 +86,10 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       throw unavailable(err);
     }
     if (res.status < 200 || res.status >= 300) {
+      // A variable the subgraph's own scalar refused (e.g. a malformed DateTime: the
+      // supergraph's scalars take any value, the subgraph's parse it) is the client's error.
+      const refused = res.status === 400 ? refusedInput(res) : null;
+      if (refused) return refused;
       const detail = { subgraph: this.url, status: res.status, body: res.text.slice(0, 500) };
       if (isTransient(res.status)) {
         this.logger?.warn(detail, 'subgraph unavailable');
@@ -119,6 +123,37 @@ const unavailable = (cause?: unknown) =>
     extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
     ...(cause instanceof Error ? { originalError: cause } : {}),
   });
+
+/**
+ * A 400 whose errors are all BAD_USER_INPUT (graphql-over-http's answer to variables that do
+ * not coerce) as a response the gateway passes on: message, code and `field` only, nothing
+ * else of the subgraph's body. Null for any other 400 (a malformed operation is the gateway's
+ * fault: INTERNAL_SERVER_ERROR).
+ */
+function refusedInput(res: SubgraphResponse): GatewayResponse | null {
+  let body: unknown;
+  try {
+    body = parseBody(res);
+  } catch {
+    return null;
+  }
+  const errors = (body as { errors?: unknown } | null)?.errors;
+  if (!Array.isArray(errors) || errors.length === 0 || errors.length > 20) return null;
+  const out: GraphQLFormattedError[] = [];
+  for (const e of errors as { message?: unknown; extensions?: Record<string, unknown> }[]) {
+    if (e?.extensions?.code !== ErrorCode.BAD_USER_INPUT || typeof e.message !== 'string')
+      return null;
+    const field = e.extensions.field;
+    out.push({
+      message: e.message.slice(0, 500),
+      extensions: {
+        code: ErrorCode.BAD_USER_INPUT,
+        ...(typeof field === 'string' ? { field } : {}),
+      },
+    });
+  }
+  return { errors: out };
+}
 
 /** JSON bodies parsed (a malformed one throws), anything else as text. */
 function parseBody(res: SubgraphResponse): unknown {

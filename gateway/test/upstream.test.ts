@@ -30,6 +30,21 @@ function stuckPostService(): Server {
       if (req.url === '/v1/uploads/slow.ok') {
         res.writeHead(200, { etag: '"e"', 'content-type': 'application/json' });
         res.end('{}');
+      } else if (req.url === '/400' || req.url === '/400-invalid') {
+        // Apollo Server's answer to a variable its scalar refused, and to an invalid operation.
+        const code = req.url === '/400' ? 'BAD_USER_INPUT' : 'GRAPHQL_VALIDATION_FAILED';
+        res.writeHead(400, { 'content-type': 'application/graphql-response+json' });
+        res.end(
+          JSON.stringify({
+            errors: [
+              {
+                message: 'Variable "$upTo" got invalid value "yesterday"; not a DateTime',
+                locations: [{ line: 1, column: 7 }],
+                extensions: { code, stacktrace: [UPSTREAM_SECRET], serviceName: 'x' },
+              },
+            ],
+          }),
+        );
       } else if (req.url === '/401' || req.url === '/503') {
         res.writeHead(Number(req.url.slice(1)), { 'content-type': 'application/json' });
         res.end(
@@ -197,6 +212,8 @@ describe('subgraph failures reach the client as documented codes only', () => {
         user: `${origin}/401`,
         post: `${origin}/503`,
         search: `http://127.0.0.1:${deadPort}/graphql`,
+        graph: `${origin}/400`,
+        feed: `${origin}/400-invalid`,
       },
     });
   });
@@ -211,6 +228,7 @@ describe('subgraph failures reach the client as documented codes only', () => {
       ['401 (signature refused)', '{ me { id } }', 'INTERNAL_SERVER_ERROR'],
       ['503', '{ post(id: "1") { id } }', 'SERVICE_UNAVAILABLE'],
       ['unreachable', '{ searchPosts(query: "x") { nodes { id } } }', 'SERVICE_UNAVAILABLE'],
+      ['400, an invalid operation', '{ feed { nodes { id } } }', 'INTERNAL_SERVER_ERROR'],
     ];
     for (const [kind, query, code] of cases) {
       const r = await postGraphql(`${gw.url}/graphql`, query);
@@ -222,6 +240,21 @@ describe('subgraph failures reach the client as documented codes only', () => {
       );
       for (const leak of LEAKS) expect(text, `${kind} leaks ${leak}`).not.toContain(leak);
     }
+  });
+
+  it("passes a subgraph's 400 for a variable it refused as BAD_USER_INPUT, and nothing else of it", async () => {
+    const { token } = await signAccessToken(stack.cfg, { userId: '1234567', sessionId: '1' });
+    const r = await postGraphql(
+      `${gw.url}/graphql`,
+      '{ followRequests { nodes { id } } }',
+      {},
+      { authorization: `Bearer ${token}` },
+    );
+    expect(r.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT' });
+    expect(r.errors?.[0]?.message).toBe(
+      'Variable "$upTo" got invalid value "yesterday"; not a DateTime',
+    );
+    expect(JSON.stringify(r)).not.toMatch(/serviceName|stacktrace|hunter2|127\.0\.0\.1/);
   });
 
   it("passes a subgraph's BAD_USER_INPUT with its field, without serviceName", async () => {
