@@ -215,3 +215,13 @@ export async function visiblePost(
   if (!post) return null;
   return (await loaders.hidden.load(post.authorId)) ? null : post;
 }
+
+/** Whether each user is hidden from the viewer, in one batched call; a failed call throws. */
+export async function hiddenAmong(
+  loaders: EngagementLoaders,
+  userIds: readonly string[],
+): Promise<boolean[]> {
+  const answers = await loaders.hidden.loadMany(userIds);
+  for (const a of answers) if (a instanceof Error) throw a;
+  return answers as boolean[];
+}

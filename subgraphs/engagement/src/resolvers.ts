@@ -8,7 +8,7 @@ import type { PageInfo } from '../../../lib/contracts/pagination.js';
 import type { Resolvers } from '../../../lib/platform/http/subgraph.js';
 import type { PostRef } from '../../../lib/clients/post-client.js';
 import type { RequestContext } from './context.js';
-import { visiblePost, type CommentRow } from './loaders.js';
+import { hiddenAmong, visiblePost, type CommentRow } from './loaders.js';
 import { addComment, deleteComment, like, unlike } from './store.js';
 import { parseCommentText, parsePageArgs, type BiPageArgs } from './validation.js';
 
@@ -46,16 +46,15 @@ async function requirePost(ctx: RequestContext, postId: string): Promise<PostRef
 
 /**
  * A comment the viewer may see: it exists, its post is live and visible, and its author is
- * not hidden from the viewer. Null otherwise.
+ * not hidden from the viewer. Null otherwise. Both authors in one visibility call.
  */
 async function visibleComment(ctx: RequestContext, id: string): Promise<CommentRow | null> {
   const row = await ctx.loaders.comment.load(id);
   if (!row) return null;
-  const [post, authorHidden] = await Promise.all([
-    visiblePost(ctx.loaders, row.postId),
-    ctx.loaders.hidden.load(row.authorId),
-  ]);
-  return post && !authorHidden ? row : null;
+  const post = await ctx.loaders.post.load(row.postId);
+  if (!post) return null;
+  const hidden = await hiddenAmong(ctx.loaders, [post.authorId, row.authorId]);
+  return hidden[0] === false && hidden[1] === false ? row : null;
 }
 
 /**
@@ -83,7 +82,10 @@ async function commentConnection(
   const more = rows.length > req.size;
   const read = rows.slice(0, req.size);
   if (!req.forward) read.reverse();
-  const hidden = await ctx.loaders.hidden.loadMany(read.map((r) => r.authorId));
+  const hidden = await hiddenAmong(
+    ctx.loaders,
+    read.map((r) => r.authorId),
+  );
   const edges: Edge<CommentRow>[] = read
     .filter((_r, i) => hidden[i] === false)
     .map((r) => ({ cursor: commentCursor(r), node: r }));
@@ -117,7 +119,10 @@ async function likedBy(
           limit: size + 1,
         });
   const read = rows.slice(0, size);
-  const hidden = await ctx.loaders.hidden.loadMany(read.map((r) => r.userId));
+  const hidden = await hiddenAmong(
+    ctx.loaders,
+    read.map((r) => r.userId),
+  );
   const edges: Edge<Ref>[] = read
     .filter((_r, i) => hidden[i] === false)
     .map((r) => ({ cursor: encodeCursor([r.seq]), node: { id: r.userId } }));
@@ -174,13 +179,21 @@ export const resolvers: Resolvers<RequestContext> = {
         input.replyToId === null || input.replyToId === undefined
           ? null
           : parseId(input.replyToId, 'replyToId').toString();
-      const post = await requirePost(ctx, postId);
-      if (replyTo !== null) {
-        // A parent hidden from the viewer is refused like a missing one (nothing confirmed).
-        const parent = await ctx.loaders.comment.load(replyTo);
-        if (parent && (await ctx.loaders.hidden.load(parent.authorId)))
-          throw badInput('replyToId must be a top-level comment of the same post', 'replyToId');
-      }
+      // The post and the parent first, then both authors in one visibility call.
+      const [found, parent] = await Promise.all([
+        ctx.loaders.post.load(postId),
+        replyTo === null ? null : ctx.loaders.comment.load(replyTo),
+      ]);
+      if (!found) throw notFound('No such post');
+      const hidden = await hiddenAmong(
+        ctx.loaders,
+        parent ? [found.authorId, parent.authorId] : [found.authorId],
+      );
+      if (hidden[0] !== false) throw notFound('No such post');
+      // A parent hidden from the viewer is refused like a missing one (nothing confirmed).
+      if (parent && hidden[1] !== false)
+        throw badInput('replyToId must be a top-level comment of the same post', 'replyToId');
+      const post = found;
       const row = await addComment(ctx.app.pool, post, viewer, text, replyTo);
       forget(ctx);
       return {

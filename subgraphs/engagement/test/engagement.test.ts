@@ -17,6 +17,7 @@ import {
 import { eventually } from '../../../test/support/events.js';
 import { startStack, type Stack } from '../../../test/support/stack.js';
 import { createPool } from '../../../lib/platform/db.js';
+import { httpDuration } from '../../../lib/platform/metrics.js';
 import type { AppContext } from '../src/context.js';
 import { createLoaders } from '../src/loaders.js';
 import { purgePost } from '../src/store.js';
@@ -581,6 +582,53 @@ describe('a page of posts', () => {
     } finally {
       await pool.end();
     }
+  });
+});
+
+describe('calls to other subgraphs', () => {
+  /** Internal calls answered so far, by route (the whole stack runs in this process). */
+  async function calls(): Promise<{ lookup: number; visibility: number }> {
+    const { values } = await httpDuration.get();
+    const count = (route: string) =>
+      values
+        .filter(
+          (v) =>
+            v.metricName === 'mosaic_http_request_duration_seconds_count' &&
+            v.labels.route === route,
+        )
+        .reduce((n, v) => n + v.value, 0);
+    return {
+      lookup: count('/internal/v1/posts/lookup'),
+      visibility: count('/internal/v1/visibility'),
+    };
+  }
+  async function delta(run: () => Promise<unknown>) {
+    const before = await calls();
+    await run();
+    const after = await calls();
+    return {
+      lookup: after.lookup - before.lookup,
+      visibility: after.visibility - before.visibility,
+    };
+  }
+
+  it('comment(id), a reply and deleteComment each make one post lookup and one visibility call', async () => {
+    const [author, replier] = await people(2);
+    const postId = await createPost(stack, author!);
+    const top = await mustComment(author!, postId, 'top');
+    let reply = '';
+    expect(
+      await delta(() => stack.gql(COMMENT, { id: top.comment.id }, { token: replier!.token })),
+    ).toEqual({ lookup: 1, visibility: 1 });
+    expect(
+      await delta(async () => {
+        reply = (await mustComment(replier!, postId, 'reply', top.comment.id)).comment.id;
+      }),
+    ).toEqual({ lookup: 1, visibility: 1 });
+    expect(await delta(() => stack.gql(DELETE, { id: reply }, { token: replier!.token }))).toEqual({
+      lookup: 1,
+      visibility: 1,
+    });
   });
 });
 
