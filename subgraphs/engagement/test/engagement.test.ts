@@ -352,6 +352,42 @@ describe('comments', () => {
     });
   });
 
+  it('a comment deleted while replies arrive leaves no orphan, and commentCount stays exact', async () => {
+    const [author, ...repliers] = await people(9);
+    const postId = await createPost(stack, author!);
+    const keep = await mustComment(author!, postId, 'stays');
+    const doomed = await mustComment(author!, postId, 'goes');
+    const replies = repliers.flatMap((r) =>
+      [0, 1, 2].map((i) => addComment(r, postId, `reply ${i}`, doomed.comment.id)),
+    );
+    const [del] = await Promise.all([
+      new Promise((r) => setTimeout(r, 20)).then(() =>
+        stack.gql(DELETE, { id: doomed.comment.id }, { token: author!.token }),
+      ),
+      ...replies,
+    ]);
+    expect(del.errors).toBeUndefined();
+    const settled = await Promise.all(replies);
+    // Each reply either landed before the delete (and went with it) or was refused.
+    for (const r of settled) {
+      if (r.errors) expect(r.errors[0]!.extensions!.field).toBe('replyToId');
+    }
+    expect(
+      await rows(
+        `SELECT count(*)::text AS n FROM engagement.comments WHERE reply_to_id = $1 OR id = $1`,
+        [doomed.comment.id],
+      ),
+    ).toBe(0);
+    const stored = await rows(
+      `SELECT count(*)::text AS n FROM engagement.comments WHERE post_id = $1`,
+      [postId],
+    );
+    expect(stored).toBe(1);
+    const q = await stack.gql<{ post: { commentCount: number } }>(POST, { id: postId });
+    expect(q.data!.post.commentCount).toBe(stored);
+    expect(keep.comment.id).toBeTruthy();
+  });
+
   it('refuses empty, too long and control-character text, writing nothing', async () => {
     const [author] = await people(1);
     const postId = await createPost(stack, author!);
