@@ -5,7 +5,7 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
 type Command =
-  | { cmd: 'connect'; url: string; tokens: string[]; concurrency: number }
+  | { cmd: 'connect'; urls: string[]; concurrency: number }
   | { cmd: 'expect'; count: number; timeoutMs: number }
   | { cmd: 'close' };
 
@@ -14,32 +14,28 @@ const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
 const streams: http.ClientRequest[] = [];
 let onEvent: ((sentAt: number) => void) | null = null;
 
-function open(url: string, token: string): Promise<void> {
+function open(url: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = http.get(
-      url,
-      { agent, headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` } },
-      (res) => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          return reject(new Error(`status ${res.statusCode}`));
+    const req = http.get(url, { agent, headers: { accept: 'text/event-stream' } }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        return reject(new Error(`status ${res.statusCode}`));
+      }
+      res.setEncoding('utf8');
+      let first = true;
+      res.on('data', (chunk: string) => {
+        if (first) {
+          first = false;
+          resolve();
         }
-        res.setEncoding('utf8');
-        let first = true;
-        res.on('data', (chunk: string) => {
-          if (first) {
-            first = false;
-            resolve();
-          }
-          // A feed hint whose postIds[0] is the time it was published (live.bench.ts).
-          const at = chunk.indexOf('event: feed');
-          if (at < 0 || !onEvent) return;
-          const m = /"postIds":\["([\d.]+)"/.exec(chunk.slice(at));
-          if (m) onEvent(Number(m[1]));
-        });
-        res.on('error', () => {});
-      },
-    );
+        // A feed hint whose postIds[0] is the time it was published (live.bench.ts).
+        const at = chunk.indexOf('event: feed');
+        if (at < 0 || !onEvent) return;
+        const m = /"postIds":\["([\d.]+)"/.exec(chunk.slice(at));
+        if (m) onEvent(Number(m[1]));
+      });
+      res.on('error', () => {});
+    });
     req.on('error', reject);
     streams.push(req);
   });
@@ -53,14 +49,13 @@ process.on('message', (raw) => {
       let failed = 0;
       let next = 0;
       const worker = async () => {
-        while (next < m.tokens.length) {
-          const token = m.tokens[next++]!;
-          await open(m.url, token).catch(() => failed++);
+        while (next < m.urls.length) {
+          await open(m.urls[next++]!).catch(() => failed++);
         }
       };
       await Promise.all(Array.from({ length: m.concurrency }, worker));
       process.send!({
-        connected: m.tokens.length - failed,
+        connected: m.urls.length - failed,
         failed,
         ms: Math.round(now() - t0),
       });

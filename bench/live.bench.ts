@@ -1,7 +1,7 @@
 // npm run bench live — Server-Sent Events at scale on ONE gateway process over loopback:
 //   1. the gateway's feed-page throughput (autocannon, own process) with no stream open;
-//   2. N concurrent GET /v1/live streams (default 10,000; BENCH_LIVE_CONNECTIONS), one user
-//      each, held by a client process of its own; the gateway's RSS before and after
+//   2. N concurrent GET /v1/live?ticket= streams (default 10,000; BENCH_LIVE_CONNECTIONS), one
+//      user each, held by a client process of its own; the gateway's RSS before and after
 //      (per connection);
 //   3. the same feed-page throughput with the N streams open (heartbeats flowing);
 //   4. one `feed` hint published to each of the N users (createLivePublisher.publishMany in
@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { parseConfig } from '../lib/config.js';
-import { signAccessToken } from '../lib/auth/tokens.js';
+import { signLiveTicket } from '../lib/auth/live-ticket.js';
 import { connectNats } from '../lib/platform/nats.js';
 import { createLivePublisher } from '../lib/platform/live-publish.js';
 import type { SubgraphName } from '../lib/registry.js';
@@ -220,32 +220,29 @@ export async function run(): Promise<void> {
     const feedNoStreams = await autocannon(`${gatewayUrl}/graphql`, readerToken, DURATION_S);
     console.log('feed page, no streams', feedNoStreams);
 
-    // Users that exist only in their tokens: the stream needs a verified token, no account.
+    // Users that exist only in their tickets (what createLiveTicket signs; a browser opens
+    // its stream with one), dated a minute ahead so that none expires while all connect.
     const userIds = Array.from({ length: CONNECTIONS }, (_, i) =>
       ((BigInt(86_400_000 + i) << 23n) | (2n << 10n)).toString(),
     );
-    const tokens = await Promise.all(
-      userIds.map(
-        async (userId, i) =>
-          (await signAccessToken(cfg, { userId, sessionId: String(i + 1) })).token,
-      ),
-    );
+    const issuedAt = Date.now() + 60_000;
+    const urls = userIds.map((userId, i) => {
+      const viewer = { userId, sessionId: String(i + 1) };
+      const { ticket } = signLiveTicket(cfg.INTERNAL_SIGNING_SECRET, viewer, issuedAt);
+      return `${gatewayUrl}/v1/live?ticket=${ticket}`;
+    });
 
     const clients = spawnWithFds([path.resolve('dist/bench/live-clients.js')], childEnv, true);
     children.push(clients);
     const channel = clientChannel(clients);
     await channel.next();
-    await new Promise((r) => setTimeout(r, 1000));
+    // Settled (idle GC) before each reading.
+    await new Promise((r) => setTimeout(r, 5000));
     const rssBefore = await rssBytes(gatewayPid);
-    channel.send({
-      cmd: 'connect',
-      url: `${gatewayUrl}/v1/live`,
-      tokens,
-      concurrency: CONNECT_CONCURRENCY,
-    });
+    channel.send({ cmd: 'connect', urls, concurrency: CONNECT_CONCURRENCY });
     const connect = await channel.next<{ connected: number; failed: number; ms: number }>();
     console.log('streams', connect);
-    await new Promise((r) => setTimeout(r, 3000));
+    await new Promise((r) => setTimeout(r, 5000));
     const rssAfter = await rssBytes(gatewayPid);
     const perConnectionBytes = Math.round((rssAfter - rssBefore) / Math.max(1, connect.connected));
     console.log('rss', { rssBefore, rssAfter, perConnectionBytes });
@@ -277,7 +274,8 @@ export async function run(): Promise<void> {
       setup: {
         connections: CONNECTIONS,
         gateway: 'one process (node dist/scripts/start.js gateway), NODE_ENV=production',
-        clients: 'one process of their own, node:http, one stream per user (bearer tokens)',
+        clients:
+          'one process of their own, node:http, one stream per user (?ticket=, as a browser)',
         fdLimit: `ulimit -n ${FD_LIMIT} (or the hard limit) in each child's shell`,
         publish: `createLivePublisher.publishMany, ${PUBLISH_BATCH} users per call, from a third process`,
         feedLoad: `autocannon, ${CONCURRENCY} connections, ${DURATION_S} s, query ${FEED_QUERY}`,

@@ -23,7 +23,7 @@
 // access token behind the ticket would have (ACCESS_TOKEN_TTL_SECONDS after it was issued);
 // both end within LIVE_SESSION_CHECK_SECONDS of their session being ended (logOut). The
 // client reconnects with a new ticket (or a refreshed token) and its Last-Event-ID.
-import type { OutgoingHttpHeaders } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Config } from '../../../lib/config.js';
 import { ErrorCode } from '../../../lib/contracts/errors.js';
@@ -119,9 +119,14 @@ export function registerLiveRoute(
       );
     }
 
+    // A repeated header joins into one malformed id: a resync.
+    const header = req.headers['last-event-id'];
     const lastEventIdRaw =
-      req.headers['last-event-id'] ??
-      (typeof query.lastEventId === 'string' ? query.lastEventId : undefined);
+      header !== undefined
+        ? String(header)
+        : typeof query.lastEventId === 'string'
+          ? query.lastEventId
+          : undefined;
     const resumeFrom = lastEventIdRaw === undefined ? undefined : parseStreamId(lastEventIdRaw);
 
     reply.hijack();
@@ -136,12 +141,24 @@ export function registerLiveRoute(
     });
     req.raw.socket.setNoDelay(true);
 
+    // The stream lives in serve(): its closures must not hold this request's Fastify
+    // objects (request, reply, logger) for hours.
+    await serve(res, req.ip, who, lastEventIdRaw, resumeFrom);
+  });
+
+  async function serve(
+    res: ServerResponse,
+    ip: string,
+    who: { userId: string; sessionId: string; endsAt: number },
+    lastEventIdRaw: string | undefined,
+    resumeFrom: StreamId | null | undefined,
+  ): Promise<void> {
     let ended = false;
     let lastSent: StreamId = [0, 0];
     const stream: LiveStream = {
       userId: who.userId,
       sessionId: who.sessionId,
-      ip: req.ip,
+      ip,
       endsAt: who.endsAt,
       pending: [],
       write(text) {
@@ -238,10 +255,10 @@ export function registerLiveRoute(
       stream.pending = null;
       for (const json of held) send(json);
     } catch (err) {
-      req.log.warn({ err }, 'live stream setup failed');
+      http.log.warn({ err }, 'live stream setup failed');
       stream.end(`retry: ${heartbeatMs}\n\n`);
     }
-  });
+  }
 
   /**
    * Whether the replay stream still holds everything after `from`, and feed hints were
