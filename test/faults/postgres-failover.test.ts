@@ -6,14 +6,22 @@
 // hang), then writes succeed again without restarting anything. Afterwards every write that
 // was acknowledged is in the database, the outbox relays listen again on the new primary and
 // have drained, and every post that was committed reached each follower's feed and search
-// exactly once.
+// exactly once. Then, on the same cluster: a base backup plus the WAL archive restores a
+// fresh server to a point in time (docs/failures/database-loss.md has the runbook).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { chown, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { migrate } from '../../lib/platform/migrate.js';
 import type { Account } from '../support/content.js';
 import { signUp, follow } from '../support/content.js';
 import { eventually } from '../support/events.js';
+import { freePorts } from '../support/processes.js';
 import {
   PATRONI_TIMING,
+  PG_BIN,
   startPostgresCluster,
   waitFor,
   type PostgresCluster,
@@ -275,7 +283,16 @@ it('survives the SIGKILL of the primary under write load: nothing acknowledged i
 
   // The killed node comes back as a standby of the new primary (pg_rewind when needed),
   // while the checks below run.
-  const rejoined = victim.start().then(() => cluster.waitHealthy(2, 90_000));
+  const rejoined = victim
+    .start()
+    .then(() => cluster.waitHealthy(2, 120_000))
+    .catch(async (err: Error) => {
+      const log = await readFile(path.join(cluster.dir, `${victim.name}.log`), 'utf8');
+      throw new Error(`${err.message}\n${log.split('\n').slice(-40).join('\n')}`, {
+        cause: err,
+      });
+    });
+  rejoined.catch(() => {}); // awaited below; not an unhandled rejection if a check fails first
 
   // Every acknowledged write is there.
   const users = await stack.iso.query<{ id: string }>(
@@ -360,3 +377,142 @@ it('survives the SIGKILL of the primary under write load: nothing acknowledged i
       ` and search by ${deliveredAfter} ms, ${victim.name} streaming again by ${Date.now() - killedAt} ms`,
   );
 }, 300_000);
+
+/** Runs a Postgres binary as the user that owns the cluster's files; rejects on failure. */
+async function pgTool(bin: string, args: string[]): Promise<void> {
+  const owner = cluster.owner;
+  const child = spawn(path.join(PG_BIN, bin), args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    ...(owner ? { uid: owner.uid, gid: owner.gid } : {}),
+  });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`${bin} failed (${code}): ${err}`);
+}
+
+it('restores a base backup and the WAL archive to a point in time into a fresh server', async () => {
+  const admin = new pg.Client({ connectionString: cluster.url() });
+  await admin.connect();
+  const db = new pg.Client({ connectionString: cluster.url('mosaic_failover') });
+  try {
+    await db.connect();
+    await db.query(
+      `CREATE TABLE public.pitr_check (id int PRIMARY KEY, body text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+    );
+    await db.query(
+      `INSERT INTO pitr_check (id, body) SELECT g, md5(g::text) FROM generate_series(1, 1000) g`,
+    );
+
+    // The base backup, taken through HAProxy from whichever node leads now.
+    const backup = path.join(cluster.dir, 'base-backup');
+    await pgTool('pg_basebackup', [
+      '-d',
+      cluster.url(),
+      '-D',
+      backup,
+      '-X',
+      'stream',
+      '-c',
+      'fast',
+    ]);
+
+    // Writes after the backup: the ones to keep, then the point in time, then the mistake.
+    await db.query(
+      `INSERT INTO pitr_check (id, body) SELECT g, md5(g::text) FROM generate_series(1001, 1500) g`,
+    );
+    await db.query(`UPDATE pitr_check SET body = 'edited' WHERE id % 7 = 0`);
+    const checksum = `SELECT count(*)::int AS n, md5(string_agg(id || ':' || body, ',' ORDER BY id)) AS sum FROM pitr_check`;
+    const [before] = (await db.query<{ n: number; sum: string }>(checksum)).rows;
+    const {
+      rows: [target],
+    } = await db.query<{ t: string }>(`SELECT clock_timestamp()::text AS t`);
+    await db.query(`DELETE FROM pitr_check WHERE id > 100`); // the mistake to undo
+    // Close the segment so the archive holds everything up to and past the target.
+    const {
+      rows: [sw],
+    } = await admin.query<{ wal: string }>(`SELECT pg_walfile_name(pg_switch_wal()) AS wal`);
+    await waitFor(
+      async () => {
+        const { rows } = await admin.query<{ last: string | null }>(
+          `SELECT last_archived_wal AS last FROM pg_stat_archiver`,
+        );
+        return !!rows[0]?.last && rows[0].last >= sw!.wal;
+      },
+      30_000,
+      'the WAL segment past the target archived',
+    );
+
+    // A fresh server from the backup, replaying the archive up to the target time.
+    const [port] = await freePorts(1);
+    await writeFile(path.join(backup, 'recovery.signal'), '');
+    if (cluster.owner)
+      await chown(path.join(backup, 'recovery.signal'), cluster.owner.uid, cluster.owner.gid);
+    const settings = {
+      port: String(port),
+      listen_addresses: '127.0.0.1',
+      unix_socket_directories: cluster.dir,
+      // Standalone: no standby to wait for, no archiving into the cluster's archive.
+      synchronous_standby_names: '',
+      archive_mode: 'off',
+      hot_standby: 'on',
+      restore_command: `cp ${cluster.walArchive}/%f %p`,
+      // The only target: the copied config of a node that was a standby may name another
+      // (cleared first: Postgres refuses a second target once one is set).
+      recovery_target: '',
+      recovery_target_lsn: '',
+      recovery_target_name: '',
+      recovery_target_xid: '',
+      recovery_target_time: target!.t,
+      recovery_target_action: 'promote',
+    };
+    const log = path.join(cluster.dir, 'restored.log');
+    await pgTool('pg_ctl', [
+      '-D',
+      backup,
+      '-l',
+      log,
+      '-w',
+      '-t',
+      '60',
+      '-o',
+      Object.entries(settings)
+        .map(([k, v]) => `-c ${k}='${v}'`)
+        .join(' '),
+      'start',
+    ]).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${await readFile(log, 'utf8').catch(() => '')}`, {
+        cause: err,
+      });
+    });
+    try {
+      const restored = new pg.Client({
+        connectionString: `postgresql://postgres@127.0.0.1:${port}/mosaic_failover`,
+      });
+      await restored.connect();
+      try {
+        await waitFor(
+          async () =>
+            !(await restored.query<{ r: boolean }>(`SELECT pg_is_in_recovery() AS r`)).rows[0]!.r,
+          60_000,
+          'the restored server promoted',
+        );
+        const [after] = (await restored.query<{ n: number; sum: string }>(checksum)).rows;
+        expect(after).toEqual(before);
+        expect(after!.n).toBe(1500);
+        // Mosaic's schemas came back too, at the same migration.
+        const migrations = `SELECT count(*)::int AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL`;
+        expect((await restored.query<{ n: number }>(migrations)).rows).toEqual(
+          (await db.query<{ n: number }>(migrations)).rows,
+        );
+      } finally {
+        await restored.end();
+      }
+    } finally {
+      await pgTool('pg_ctl', ['-D', backup, '-m', 'immediate', '-w', 'stop']).catch(() => {});
+    }
+  } finally {
+    await db.end().catch(() => {});
+    await admin.end();
+  }
+}, 180_000);

@@ -64,6 +64,14 @@ export interface PostgresCluster {
   members(): Promise<{ name: string; role: string; state: string; lag?: unknown }[]>;
   /** Where every process's log goes (kept until dispose). */
   dir: string;
+  /**
+   * The WAL archive: every node's archive_command copies completed WAL segments here (a
+   * shared directory stands in for object storage), so a base backup plus these segments
+   * restores to any point in time since the backup.
+   */
+  walArchive: string;
+  /** The postgres OS user's ids when running as root (own what a restored server reads). */
+  owner?: { uid: number; gid: number };
   dispose(): Promise<void>;
 }
 
@@ -175,6 +183,7 @@ function patroniYaml(o: {
   port: number;
   restPort: number;
   etcdHosts: string;
+  walArchive: string;
 }): string {
   const hba = [
     'local all all trust',
@@ -219,6 +228,11 @@ function patroniYaml(o: {
               max_replication_slots: 10,
               max_connections: 200,
               wal_keep_size: '128MB',
+              // Continuous archiving for point-in-time recovery: only the primary archives
+              // (archive_mode on); an existing file is never overwritten.
+              archive_mode: 'on',
+              archive_command: `test ! -f ${o.walArchive}/%f && cp %p ${o.walArchive}/%f`,
+              archive_timeout: 60,
             },
           },
         },
@@ -287,7 +301,9 @@ ${servers}
 export async function startPostgresCluster(size = 3): Promise<PostgresCluster> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mosaic-patroni-'));
   const owner = await runAs();
-  if (owner) await chown(dir, owner.uid, owner.gid);
+  const walArchive = path.join(dir, 'wal-archive');
+  await mkdir(walArchive);
+  if (owner) await Promise.all([dir, walArchive].map((d) => chown(d, owner.uid, owner.gid)));
   const ports = await freePorts(size * 4 + 2);
   const [pgPorts, restPorts, etcdClient, etcdPeer] = [0, 1, 2, 3].map((k) =>
     ports.slice(k * size, (k + 1) * size),
@@ -343,7 +359,15 @@ export async function startPostgresCluster(size = 3): Promise<PostgresCluster> {
       const config = path.join(dir, `${name}.yml`);
       await writeFile(
         config,
-        patroniYaml({ scope, name, dir, port: pgPorts[i]!, restPort: restPorts[i]!, etcdHosts }),
+        patroniYaml({
+          scope,
+          name,
+          dir,
+          port: pgPorts[i]!,
+          restPort: restPorts[i]!,
+          etcdHosts,
+          walArchive,
+        }),
       );
       if (owner) await chown(config, owner.uid, owner.gid);
       const node: PgNode = {
@@ -406,6 +430,8 @@ export async function startPostgresCluster(size = 3): Promise<PostgresCluster> {
       primaryPort,
       replicaPort,
       dir,
+      walArchive,
+      ...(owner ? { owner } : {}),
       url: (database = 'postgres') => `postgresql://postgres@127.0.0.1:${primaryPort}/${database}`,
       async leader() {
         const answers = await Promise.all(
