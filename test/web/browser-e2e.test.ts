@@ -202,6 +202,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web app in Chromium', () => {
     expect(asset.status).toBe(200);
     expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    // fetch() asks for gzip and unpacks it: the body is the script either way.
+    expect(asset.headers.get('content-encoding')).toBe('gzip');
+    expect(await asset.text()).toContain('createRoot');
     expect((await fetch(`${origin}/assets/nothing-here.js`)).status).toBe(404);
     expect((await fetch(`${origin}/assets/..%2Fpackage.json`)).status).toBe(404);
     const api = await fetch(`${origin}/graphql`, {
@@ -373,5 +376,55 @@ describe.skipIf(!HAVE_CHROMIUM)('web app in Chromium', () => {
     await ada.waitForSelector('::-p-text(No pending requests.)');
     await bob.reload({ waitUntil: 'networkidle0' });
     await bob.waitForSelector('::-p-aria(Following ada_web: unfollow)');
+
+    await measure(bob, postId);
+  }
+
+  /**
+   * Issue #18's browser figures, into test-results/web/timings.json: the first screen (the log
+   * in form) in a fresh browser context (cold cache) and reloaded (warm), and the feed's first
+   * image (its resource timing's responseEnd, from navigation start) with a warm cache.
+   */
+  async function measure(bob: Page, postId: string) {
+    const screen = async (page: Page, load: () => Promise<unknown>) => {
+      await load();
+      await page.waitForSelector('form[aria-label="Log in"]');
+      const rendered = (await page.evaluate('performance.now()')) as number;
+      const nav = (await page.evaluate(
+        'JSON.stringify(performance.getEntriesByType("navigation")[0])',
+      )) as string;
+      const { domContentLoadedEventEnd, loadEventEnd } = JSON.parse(nav) as Record<string, number>;
+      const bytes = (await page.evaluate(
+        'performance.getEntriesByType("resource").reduce((n, r) => n + r.transferSize, 0)',
+      )) as number;
+      return {
+        formRenderedMs: Math.round(rendered),
+        domContentLoadedMs: Math.round(domContentLoadedEventEnd!),
+        loadMs: Math.round(loadEventEnd!),
+        assetBytesTransferred: bytes,
+      };
+    };
+    const fresh = await (await browser.createBrowserContext()).newPage();
+    const cold = await screen(fresh, () => fresh.goto(`${origin}/login`, { waitUntil: 'load' }));
+    const warm = await screen(fresh, () => fresh.reload({ waitUntil: 'load' }));
+    await fresh.browserContext().close();
+
+    await bob.goto(`${origin}/`, { waitUntil: 'load' });
+    await bob.waitForSelector(`article.post a[href="/p/${postId}"]`);
+    await bob.waitForSelector('article.post img.loaded');
+    const firstImage = (await bob.evaluate(
+      `Math.min(...performance.getEntriesByType("resource")
+        .filter((r) => r.initiatorType === "img").map((r) => r.responseEnd))`,
+    )) as number;
+    const timings = {
+      when: new Date().toISOString(),
+      firstScreenCold: cold,
+      firstScreenWarm: warm,
+      feedFirstImageMs: Math.round(firstImage),
+    };
+    expect(cold.formRenderedMs).toBeGreaterThan(0);
+    expect(warm.assetBytesTransferred).toBeLessThan(cold.assetBytesTransferred);
+    expect(Number.isFinite(firstImage)).toBe(true);
+    await writeFile(path.join(OUT, 'timings.json'), JSON.stringify(timings, null, 2) + '\n');
   }
 });

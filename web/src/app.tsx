@@ -94,7 +94,17 @@ export function App() {
   }, [mustSignIn]);
   return (
     <>
-      {session ? <Nav session={session} /> : null}
+      {session ? (
+        <Nav session={session} />
+      ) : path === '/login' || path === '/signup' ? null : (
+        <nav className="top" aria-label="Main">
+          <Link to="/search" className="brand">
+            Mosaic
+          </Link>
+          <Link to="/login">Log in</Link>
+          <Link to="/signup">Sign up</Link>
+        </nav>
+      )}
       {route(path, Boolean(session))}
     </>
   );

@@ -1,7 +1,7 @@
 // A new post: pick photos and videos (up to 10), order them, give each alt text, add a
 // caption, then upload them one by one with a progress bar and publish.
 import { useApolloClient, useMutation } from '@apollo/client/react';
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { ErrorNote } from '../components/common.js';
 import { CREATE_POST } from '../operations.js';
 import { navigate } from '../router.js';
@@ -28,7 +28,11 @@ export function NewPostScreen() {
   const [status, setStatus] = useState('');
   const [error, setError] = useState<unknown>(null);
 
-  useEffect(() => () => items.forEach((i) => URL.revokeObjectURL(i.preview)), [items]);
+  // Previews are freed when removed and when the screen goes, never while shown (a video
+  // preview re-reads its blob URL as it plays).
+  const shown = useRef(items);
+  shown.current = items;
+  useEffect(() => () => shown.current.forEach((i) => URL.revokeObjectURL(i.preview)), []);
 
   const pick = (files: FileList | null) => {
     const added = Array.from(files ?? []).map((file) => ({
@@ -142,7 +146,10 @@ export function NewPostScreen() {
                     type="button"
                     className="secondary"
                     disabled={busy}
-                    onClick={() => setItems(items.filter((x) => x !== item))}
+                    onClick={() => {
+                      URL.revokeObjectURL(item.preview);
+                      setItems(items.filter((x) => x !== item));
+                    }}
                     aria-label={`Remove item ${i + 1}`}
                   >
                     Remove
