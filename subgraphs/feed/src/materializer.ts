@@ -44,6 +44,7 @@ export async function fanOut(
   const endTimer = fanoutDuration.startTimer();
   let deliveries = 0;
   let followers = 0;
+  const hints: Promise<void>[] = [];
   const limit = app.settings.FEED_FANOUT_BATCH;
   // The next batch of followers is fetched while the current one is written to Redis.
   let pending: ReturnType<typeof app.graph.followers> | null = app.graph.followers(authorId, {
@@ -58,8 +59,10 @@ export async function fanOut(
       deliveries += n;
       fanoutDeliveries.inc(n);
     }
-    if (live) await hintFeed(app, live, batch.ids, postIds);
+    // Off the timelines' path: the next batch is pushed while this one's hints go out.
+    if (live) hints.push(hintFeed(app, live, batch.ids, postIds));
   }
+  await Promise.all(hints);
   endTimer();
   return { deliveries, followers };
 }
