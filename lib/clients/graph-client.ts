@@ -20,6 +20,12 @@ export interface Visibility {
   contentHidden: string[];
   /** Users who have blocked the viewer: to the viewer they do not exist (not found). */
   profileHidden: string[];
+  /**
+   * Users the viewer has blocked. With profileHidden, the people a list of people (likers,
+   * commenters, notification actors) leaves out; a private account is not among them: its
+   * profile, likes and comments are public, only its posts and lists are not.
+   */
+  blocked: string[];
   /** Private accounts among the ids (their media is served only through expiring URLs). */
   private: string[];
 }
@@ -60,7 +66,8 @@ export function createGraphClient(opts: InternalClientOptions): GraphClient {
   return {
     async visibility(viewerId, userIds) {
       const unique = [...new Set(userIds)];
-      if (unique.length === 0) return { contentHidden: [], profileHidden: [], private: [] };
+      if (unique.length === 0)
+        return { contentHidden: [], profileHidden: [], blocked: [], private: [] };
       return callInternal<Visibility>(opts, '/internal/v1/visibility', {
         body: { viewerId, userIds: unique },
       });

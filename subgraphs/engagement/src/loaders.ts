@@ -46,6 +46,12 @@ export interface LikeRow {
   seq: string;
 }
 
+/** What a viewer may not see of a user: their posts (content), or the person at all. */
+export interface Hidden {
+  content: boolean;
+  person: boolean;
+}
+
 export interface EngagementLoaders {
   counts: DataLoader<string, Counts>;
   /** Whether the signed-in viewer likes each post (false when signed out). */
@@ -54,7 +60,8 @@ export interface EngagementLoaders {
   /** Live posts and their authors (post subgraph), null for deleted or unknown ones. */
   post: DataLoader<string, PostRef | null>;
   /** True for users whose content the viewer may not see, or who do not exist for the viewer. */
-  hidden: DataLoader<string, boolean>;
+  /** user id → what the viewer may not see of them (one visibility call per request). */
+  hidden: DataLoader<string, Hidden>;
   commentPage: DataLoader<CommentPageKey, CommentRow[], string>;
   likePage: DataLoader<LikePageKey, LikeRow[], string>;
 }
@@ -176,8 +183,11 @@ export function createLoaders(app: AppContext, viewerId: string | null): Engagem
     hidden: new DataLoader(
       async (keys) => {
         const v = await app.graph.visibility(viewerId, ids(keys));
-        const hidden = new Set([...v.contentHidden, ...v.profileHidden]);
-        return keys.map((k) => hidden.has(k));
+        const content = new Set([...v.contentHidden, ...v.profileHidden]);
+        // People, not posts: a private account's likes and comments are public; a block
+        // either way leaves the person out.
+        const person = new Set([...v.profileHidden, ...v.blocked]);
+        return keys.map((k) => ({ content: content.has(k), person: person.has(k) }));
       },
       { maxBatchSize: 1000 },
     ),
@@ -213,15 +223,20 @@ export async function visiblePost(
 ): Promise<PostRef | null> {
   const post = await loaders.post.load(postId);
   if (!post) return null;
-  return (await loaders.hidden.load(post.authorId)) ? null : post;
+  return (await loaders.hidden.load(post.authorId)).content ? null : post;
 }
 
-/** Whether each user is hidden from the viewer, in one batched call; a failed call throws. */
+/**
+ * Whether each user is left out of lists of people the viewer reads (likers, commenters): a
+ * block either way; one batched call; a failed call throws.
+ */
 export async function hiddenAmong(
   loaders: EngagementLoaders,
   userIds: readonly string[],
 ): Promise<boolean[]> {
   const answers = await loaders.hidden.loadMany(userIds);
-  for (const a of answers) if (a instanceof Error) throw a;
-  return answers as boolean[];
+  return answers.map((a) => {
+    if (a instanceof Error) throw a;
+    return a.person;
+  });
 }

@@ -53,8 +53,11 @@ async function visibleComment(ctx: RequestContext, id: string): Promise<CommentR
   if (!row) return null;
   const post = await ctx.loaders.post.load(row.postId);
   if (!post) return null;
-  const hidden = await hiddenAmong(ctx.loaders, [post.authorId, row.authorId]);
-  return hidden[0] === false && hidden[1] === false ? row : null;
+  // The post's author decides whether its content shows; the commenter, whether the person does.
+  const [author, commenter] = await ctx.loaders.hidden.loadMany([post.authorId, row.authorId]);
+  if (author instanceof Error) throw author;
+  if (commenter instanceof Error) throw commenter;
+  return !author!.content && !commenter!.person ? row : null;
 }
 
 /**
@@ -185,13 +188,14 @@ export const resolvers: Resolvers<RequestContext> = {
         replyTo === null ? null : ctx.loaders.comment.load(replyTo),
       ]);
       if (!found) throw notFound('No such post');
-      const hidden = await hiddenAmong(
-        ctx.loaders,
+      const [author, parentAuthor] = await ctx.loaders.hidden.loadMany(
         parent ? [found.authorId, parent.authorId] : [found.authorId],
       );
-      if (hidden[0] !== false) throw notFound('No such post');
+      if (author instanceof Error) throw author;
+      if (parentAuthor instanceof Error) throw parentAuthor;
+      if (author!.content) throw notFound('No such post');
       // A parent hidden from the viewer is refused like a missing one (nothing confirmed).
-      if (parent && hidden[1] !== false)
+      if (parent && parentAuthor!.person)
         throw badInput('replyToId must be a top-level comment of the same post', 'replyToId');
       const post = found;
       const row = await addComment(ctx.app.pool, post, viewer, text, replyTo);

@@ -177,6 +177,26 @@ describe('likes', () => {
 });
 
 describe('visibility', () => {
+  it("a private account's likes and comments on a public post are public; a block hides them", async () => {
+    const [author, priv, stranger] = await people(3);
+    const postId = await createPost(stack, author!);
+    await setPrivate(stack, priv!, true);
+    expect((await like(priv!, postId)).errors).toBeUndefined();
+    const c = await addComment(priv!, postId, 'from a private account');
+    expect(c.errors).toBeUndefined();
+    const Q = `query($id: ID!) { post(id: $id) { likedBy { nodes { id } } comments { nodes { id } } } }`;
+    type R = {
+      post: { likedBy: { nodes: { id: string }[] }; comments: { nodes: { id: string }[] } };
+    };
+    const seen = await stack.gql<R>(Q, { id: postId }, { token: stranger!.token });
+    expect(seen.data!.post.likedBy.nodes.map((n) => n.id)).toEqual([priv!.id]);
+    expect(seen.data!.post.comments.nodes).toHaveLength(1);
+    await block(stack, stranger!, priv!);
+    const after = await stack.gql<R>(Q, { id: postId }, { token: stranger!.token });
+    expect(after.data!.post.likedBy.nodes).toEqual([]);
+    expect(after.data!.post.comments.nodes).toEqual([]);
+  });
+
   it('a private post: a stranger gets NOT_FOUND and null, an approved follower may like and comment', async () => {
     const [owner, stranger, follower] = await people(3);
     await setPrivate(stack, owner!, true);

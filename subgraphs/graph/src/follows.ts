@@ -590,7 +590,7 @@ export async function visibility(
   viewer: bigint | null,
   userIds: readonly bigint[],
 ): Promise<Visibility> {
-  const out: Visibility = { contentHidden: [], profileHidden: [], private: [] };
+  const out: Visibility = { contentHidden: [], profileHidden: [], blocked: [], private: [] };
   const ids = [...new Set(userIds.map(String))];
   if (ids.length === 0) return out;
   const self = viewer?.toString() ?? null;
@@ -606,6 +606,7 @@ export async function visibility(
     if (r.id === self) continue;
     if ((r.private && !r.follows) || r.blocking || r.blocked_by) out.contentHidden.push(r.id);
     if (r.blocked_by) out.profileHidden.push(r.id);
+    if (r.blocking) out.blocked.push(r.id);
   }
   return out;
 }

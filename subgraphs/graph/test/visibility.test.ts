@@ -51,6 +51,7 @@ async function rule(viewer: Account | null, users: Account[]) {
   return {
     contentHidden: sorted(v.contentHidden),
     profileHidden: sorted(v.profileHidden),
+    blocked: sorted(v.blocked),
     private: sorted(v.private),
   };
 }
@@ -59,7 +60,7 @@ describe('POST /internal/v1/visibility', () => {
   it('public accounts hide nothing, from anyone, signed in or out', async () => {
     const [a, b, c] = await people(3);
     await follow(stack, a!, b!);
-    const nothing = { contentHidden: [], profileHidden: [], private: [] };
+    const nothing = { contentHidden: [], profileHidden: [], blocked: [], private: [] };
     expect(await rule(a!, [b!, c!])).toEqual(nothing);
     expect(await rule(null, [a!, b!, c!])).toEqual(nothing);
     expect(await rule(a!, [])).toEqual(nothing);
@@ -71,11 +72,16 @@ describe('POST /internal/v1/visibility', () => {
     await requestFollow(stack, requester!, owner!);
     await requestFollow(stack, fan!, owner!);
     await approve(stack, owner!, fan!);
-    const hidden = { contentHidden: [owner!.id], profileHidden: [], private: [owner!.id] };
+    const hidden = {
+      contentHidden: [owner!.id],
+      profileHidden: [],
+      blocked: [],
+      private: [owner!.id],
+    };
     expect(await rule(stranger!, [owner!, pub!])).toEqual(hidden);
     expect(await rule(requester!, [owner!, pub!])).toEqual(hidden);
     expect(await rule(null, [owner!, pub!])).toEqual(hidden); // profile still visible
-    const seen = { contentHidden: [], profileHidden: [], private: [owner!.id] };
+    const seen = { contentHidden: [], profileHidden: [], blocked: [], private: [owner!.id] };
     expect(await rule(fan!, [owner!, pub!])).toEqual(seen);
     expect(await rule(owner!, [owner!, pub!])).toEqual(seen); // never hidden from itself
     // Turning public: everyone sees it again on the next call (nothing is cached).
@@ -83,6 +89,7 @@ describe('POST /internal/v1/visibility', () => {
     expect(await rule(stranger!, [owner!])).toEqual({
       contentHidden: [],
       profileHidden: [],
+      blocked: [],
       private: [],
     });
   });
@@ -94,23 +101,27 @@ describe('POST /internal/v1/visibility', () => {
     expect(await rule(blocked!, [blocker!, other!])).toEqual({
       contentHidden: [blocker!.id],
       profileHidden: [blocker!.id],
+      blocked: [],
       private: [],
     });
     expect(await rule(blocker!, [blocked!, other!])).toEqual({
       contentHidden: [blocked!.id],
       profileHidden: [],
+      blocked: [blocked!.id],
       private: [],
     });
     // Third parties and signed-out viewers are unaffected.
     expect(await rule(other!, [blocker!, blocked!])).toEqual({
       contentHidden: [],
       profileHidden: [],
+      blocked: [],
       private: [],
     });
     await unblock(stack, blocker!, blocked!);
     expect(await rule(blocked!, [blocker!])).toEqual({
       contentHidden: [],
       profileHidden: [],
+      blocked: [],
       private: [],
     });
   });
@@ -120,7 +131,12 @@ describe('POST /internal/v1/visibility', () => {
     await setPrivate(stack, owner!, true);
     const ids = [owner!.id, owner!.id, ...Array.from({ length: 998 }, (_, i) => String(i + 1))];
     const v = await graph.visibility(viewer!.id, ids);
-    expect(v).toEqual({ contentHidden: [owner!.id], profileHidden: [], private: [owner!.id] });
+    expect(v).toEqual({
+      contentHidden: [owner!.id],
+      profileHidden: [],
+      blocked: [],
+      private: [owner!.id],
+    });
   });
 
   it('refuses bad bodies with 400 BAD_USER_INPUT, and calls without a service token with 401', async () => {

@@ -96,8 +96,7 @@ export async function markRead(
 /**
  * The viewer's view of some rows, with ONE visibility call for all their recent actors and the
  * posts' authors. An actor is left out when they have blocked the viewer (they do not exist to
- * them) or the viewer has blocked them (public accounts show this as content hidden; a private
- * one in the moment before the block's own withdrawal lands is the only gap); actorCount drops
+ * them) or the viewer has blocked them (the visibility call's `blocked`); actorCount drops
  * by the actors left out. A row with no actor left is dropped. `post` and `comment` are null
  * when the viewer may not see the post's author's content any more.
  */
@@ -112,11 +111,7 @@ export async function viewRows(
     if (r.post_author_id && r.post_author_id !== viewerId) ids.add(r.post_author_id);
   }
   const v = await graph.visibility(viewerId, [...ids]);
-  const priv = new Set(v.private);
-  const hiddenActor = new Set([
-    ...v.profileHidden,
-    ...v.contentHidden.filter((id) => !priv.has(id)),
-  ]);
+  const hiddenActor = new Set([...v.profileHidden, ...v.blocked]);
   const hiddenContent = new Set([...v.contentHidden, ...v.profileHidden]);
   return rows.map((r) => {
     const visible = r.recent.filter((a) => !hiddenActor.has(a));
