@@ -140,7 +140,7 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 /** Reloads `url` until `selector` shows (the feed and search catch up within moments). */
-async function reloadUntil(page: Page, url: string, selector: string, ms = 45_000) {
+async function reloadUntil(page: Page, url: string, selector: string, ms = 60_000) {
   const deadline = Date.now() + ms;
   for (;;) {
     await page.goto(url, { waitUntil: 'networkidle0' });
@@ -221,6 +221,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web app in Chromium', () => {
 
     const ada = await (await browser.createBrowserContext()).newPage();
     const bob = await (await browser.createBrowserContext()).newPage();
+    // Generous under a loaded CI machine (the whole suite runs beside this test).
+    for (const page of [ada, bob]) page.setDefaultTimeout(60_000);
     const adaLog = watch(ada, 'ada');
     const bobLog = watch(bob, 'bob');
     watchGraphqlErrors(ada, adaLog, 'ada');
