@@ -257,6 +257,7 @@ export async function run(): Promise<void> {
       const sentAt = now();
       await live.publishMany(userIds.slice(i, i + PUBLISH_BATCH), {
         type: 'feed',
+        newPosts: 1,
         postIds: [sentAt.toFixed(3)],
       });
     }

@@ -144,15 +144,16 @@ describe('delivery and replay', () => {
     const s = await connect(ada);
     const before = s.events.length;
     const t0 = Date.now();
-    await live.publish(ada.id, { type: 'notification', unreadCount: 3 });
+    await live.publish(ada.id, { type: 'notification', id: '1', kind: 'LIKED', unreadCount: 3 });
     const e = await s.next((x) => x.event === 'notification', 1000, before);
     expect(e.at - t0).toBeLessThan(1000);
-    expect(dataOf(e)).toMatchObject({ type: 'notification', unreadCount: 3, id: e.id });
+    expect(dataOf(e)).toEqual({ type: 'notification', id: '1', kind: 'LIKED', unreadCount: 3 });
+    expect(e.id).toMatch(/^\d+-\d+$/); // the stream id, on the SSE id: line only
     expect(e.id).toMatch(/^\d+-\d+$/);
     // Someone else's events never arrive here.
     const bob = await signUp(stack, 'deliver');
-    await live.publish(bob.id, { type: 'notification', unreadCount: 9 });
-    await live.publish(ada.id, { type: 'media', mediaId: '42', status: 'READY' });
+    await live.publish(bob.id, { type: 'notification', id: '1', kind: 'LIKED', unreadCount: 9 });
+    await live.publish(ada.id, { type: 'media', id: '42', status: 'READY' });
     await s.next((x) => x.event === 'media', 1000);
     expect(s.events.some((x) => x.data.includes('"unreadCount":9'))).toBe(false);
     s.close();
@@ -161,19 +162,19 @@ describe('delivery and replay', () => {
   it('a reconnect with Last-Event-ID gets what it missed, in order, then live events', async () => {
     const ada = await signUp(stack, 'replay');
     const s1 = await connect(ada);
-    await live.publish(ada.id, { type: 'notification', unreadCount: 1 });
+    await live.publish(ada.id, { type: 'notification', id: '1', kind: 'LIKED', unreadCount: 1 });
     const seen = await s1.next((x) => x.event === 'notification');
     s1.close();
     await s1.ended;
-    await live.publish(ada.id, { type: 'notification', unreadCount: 2 });
-    await live.publish(ada.id, { type: 'feed', postIds: ['7'] });
+    await live.publish(ada.id, { type: 'notification', id: '1', kind: 'LIKED', unreadCount: 2 });
+    await live.publish(ada.id, { type: 'feed', newPosts: 1, postIds: ['7'] });
 
     const s2 = await connect(ada, { 'last-event-id': seen.id! });
     await s2.next((x) => x.event === 'feed');
     const got = s2.events.filter((x) => x.data);
     expect(got.map((x) => x.event)).toEqual(['notification', 'feed']);
     expect(dataOf(got[0]!).unreadCount).toBe(2);
-    await live.publish(ada.id, { type: 'notification', unreadCount: 3 });
+    await live.publish(ada.id, { type: 'notification', id: '1', kind: 'LIKED', unreadCount: 3 });
     await s2.next((x) => x.data.includes('"unreadCount":3'));
     expect(s2.events.filter((x) => x.event === 'resync')).toEqual([]);
     s2.close();
@@ -202,12 +203,12 @@ describe('delivery and replay', () => {
     }
     // More events than the replay stream keeps: the id is gone.
     const s1 = await connect(ada);
-    await live.publish(ada.id, { type: 'notification', unreadCount: 0 });
+    await live.publish(ada.id, { type: 'notification', id: '1', kind: 'LIKED', unreadCount: 0 });
     const seen = await s1.next((x) => x.event === 'notification');
     s1.close();
     const bob = await signUp(stack, 'resync');
     for (let i = 0; i < 300; i++)
-      await live.publishMany([ada.id, bob.id], { type: 'feed', postIds: [String(i)] });
+      await live.publishMany([ada.id, bob.id], { type: 'feed', newPosts: 1, postIds: [String(i)] });
     expect(await redis.xlen(liveReplayKey(stack.cfg.REDIS_KEY_PREFIX, ada.id))).toBeLessThan(300);
     const s2 = await connect(ada, { 'last-event-id': seen.id! });
     expect(s2.events.find((x) => x.event)?.event).toBe('resync');
@@ -221,13 +222,13 @@ describe('gateway restarts', () => {
     const own = await startOwnGateway();
     const port = own.port;
     const s1 = await connect(ada, {}, own.url);
-    await live.publish(ada.id, { type: 'notification', unreadCount: 1 });
+    await live.publish(ada.id, { type: 'notification', id: '1', kind: 'LIKED', unreadCount: 1 });
     await s1.next((x) => x.event === 'notification');
     // The gateway goes away under the client: the stream ends (with a retry hint).
     await own.close();
     await s1.ended;
     const lastId = s1.lastEventId()!;
-    await live.publish(ada.id, { type: 'notification', unreadCount: 2 });
+    await live.publish(ada.id, { type: 'notification', id: '1', kind: 'LIKED', unreadCount: 2 });
 
     const again = await startOwnGateway(port);
     const s2 = await connect(ada, { 'last-event-id': lastId }, again.url);
@@ -321,7 +322,7 @@ describe('feed hints', () => {
     const s = await connect(reader);
     const postId = await createPost(stack, author, 'live!');
     const e = await s.next((x) => x.event === 'feed', 15_000);
-    expect(dataOf(e)).toMatchObject({ type: 'feed', postIds: [postId] });
+    expect(dataOf(e)).toMatchObject({ type: 'feed', newPosts: 1, postIds: [postId] });
     s.close();
   }, 30_000);
 });

@@ -8,11 +8,17 @@
 
 export type LiveEvent =
   /** A notification arrived or changed; the new unread count for the badge. */
-  | { type: 'notification'; unreadCount: number }
+  | {
+      type: 'notification';
+      /** The notification that changed most recently (null when none is left). */
+      id: string | null;
+      kind: string | null;
+      unreadCount: number;
+    }
   /** New posts landed in the home timeline (pushed, or a followed celebrity's, announced). */
-  | { type: 'feed'; postIds: string[] }
+  | { type: 'feed'; newPosts: number; postIds: string[] }
   /** An upload's background processing ended (READY or FAILED): refetch `media(id:)`. */
-  | { type: 'media'; mediaId: string; status: 'READY' | 'FAILED' };
+  | { type: 'media'; id: string; status: 'READY' | 'FAILED' };
 
 export type LiveEventType = LiveEvent['type'];
 
@@ -31,5 +37,15 @@ export function liveReplayKey(redisKeyPrefix: string, userId: string): string {
   return `${redisKeyPrefix}live:{${userId}}`;
 }
 
-/** On the wire (NATS message and SSE `data:`): the event and its id (the Redis stream id). */
-export type LiveMessage = LiveEvent & { id: string };
+/**
+ * On NATS: the event and its `eventId` (the Redis stream id, the SSE `id:` line). The SSE
+ * `data:` is the event alone, in the shapes the API promises (`{ id, kind, unreadCount }`,
+ * `{ newPosts }`, `{ id, status }`, each with its `type` too).
+ */
+export type LiveMessage = LiveEvent & { eventId: string };
+
+/** The SSE `data:` of a message: the event without its stream id. */
+export function liveData(message: LiveMessage): string {
+  const { eventId: _eventId, ...event } = message;
+  return JSON.stringify(event);
+}

@@ -58,7 +58,7 @@ export function createLivePublisher(deps: {
     const id = results?.[0]?.[1];
     if (!results || results.some(([err]) => err) || typeof id !== 'string')
       throw new Error('live replay write failed');
-    const message: LiveMessage = { ...event, id };
+    const message: LiveMessage = { ...event, eventId: id };
     deps.nc.publish(liveSubject(deps.natsPrefix, userId), JSON.stringify(message));
   };
   return {
@@ -94,7 +94,7 @@ export function createLivePublisher(deps: {
       userIds.forEach((userId, i) => {
         const id = ids[i];
         if (typeof id !== 'string') return;
-        const message: LiveMessage = { ...event, id };
+        const message: LiveMessage = { ...event, eventId: id };
         deps.nc.publish(liveSubject(deps.natsPrefix, userId), JSON.stringify(message));
       });
     },

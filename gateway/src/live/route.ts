@@ -30,6 +30,7 @@ import { ErrorCode } from '../../../lib/contracts/errors.js';
 import {
   LIVE_REPLAY_MAX_EVENTS,
   LIVE_REPLAY_SECONDS,
+  liveData,
   liveReplayKey,
   type LiveMessage,
 } from '../../../lib/contracts/live.js';
@@ -198,10 +199,10 @@ export function registerLiveRoute(
       } catch {
         return;
       }
-      const id = parseStreamId(msg.id);
+      const id = parseStreamId(msg.eventId);
       if (!id || cmp(id, lastSent) <= 0) return; // replayed already
       lastSent = id;
-      stream.write(sse(msg.type, msg.id, json));
+      stream.write(sse(msg.type, msg.eventId, liveData(msg)));
     };
     res.on('close', () => {
       ended = true;
@@ -242,9 +243,9 @@ export function registerLiveRoute(
           const data = fields[fields.indexOf('e') + 1];
           const parsed = parseStreamId(id);
           if (!data || !parsed) continue;
-          const msg = { ...(JSON.parse(data) as object), id } as LiveMessage;
+          const msg = { ...(JSON.parse(data) as object), eventId: id } as LiveMessage;
           lastSent = parsed;
-          stream.write(sse(msg.type, id, JSON.stringify(msg)));
+          stream.write(sse(msg.type, id, liveData(msg)));
         }
         if (cmp(lastSent, resumeFrom) === 0) stream.write(`: resumed\nid: ${fmt(resumeFrom)}\n\n`);
       } else {

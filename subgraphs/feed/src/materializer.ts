@@ -76,7 +76,11 @@ async function hintFeed(
 ): Promise<void> {
   try {
     const connected = await presentAmong(app.redis, app.cfg.REDIS_KEY_PREFIX, followerIds);
-    await live.publishMany(connected, { type: 'feed', postIds: [...postIds] });
+    await live.publishMany(connected, {
+      type: 'feed',
+      newPosts: postIds.length,
+      postIds: [...postIds],
+    });
   } catch (err) {
     app.logger.warn({ err }, 'feed live hint failed');
   }

@@ -32,6 +32,7 @@ import {
   applyCaptionMentions,
   deleteSubject,
   recordBlock,
+  latestNotification,
   unreadCount,
   withdrawActivity,
   type Db,
@@ -209,9 +210,15 @@ export async function handleEvent(app: AppContext, event: ContractEvent): Promis
 async function hint(app: AppContext, live: LivePublisher, recipients: readonly string[]) {
   for (const userId of recipients) {
     try {
+      const [count, latest] = await Promise.all([
+        unreadCount(app.pool, userId),
+        latestNotification(app.pool, userId),
+      ]);
       await live.publish(userId, {
         type: 'notification',
-        unreadCount: await unreadCount(app.pool, userId),
+        id: latest?.id ?? null,
+        kind: latest?.kind ?? null,
+        unreadCount: count,
       });
     } catch (err) {
       app.logger.warn({ err, userId }, 'live notification hint not published');

@@ -268,3 +268,20 @@ export async function unreadCount(db: pg.Pool | Db, recipientId: string): Promis
   );
   return rows[0]!.n;
 }
+
+/**
+ * The recipient's notification with the latest activity (an actor left), for the live hint:
+ * right after an add it is the one that changed, since activity only moves a row up.
+ */
+export async function latestNotification(
+  db: pg.Pool | Db,
+  recipientId: string,
+): Promise<{ id: string; kind: string } | null> {
+  const { rows } = await db.query<{ id: string; kind: string }>(
+    `SELECT id::text AS id, kind FROM notification.notifications
+      WHERE recipient_id = $1 AND actor_count > 0
+      ORDER BY latest_activity_at DESC, id DESC LIMIT 1`,
+    [recipientId],
+  );
+  return rows[0] ?? null;
+}

@@ -540,8 +540,10 @@ describe('live hints', () => {
     await follow(stack, bo, ada);
     for await (const m of sub) {
       const msg = m.json<LiveMessage>();
-      expect(msg).toMatchObject({ type: 'notification', unreadCount: 1 });
-      expect(typeof msg.id).toBe('string');
+      expect(msg).toMatchObject({ type: 'notification', kind: 'FOLLOWED', unreadCount: 1 });
+      // The notification's own id; the stream id travels beside it for the SSE id: line.
+      expect(msg.type === 'notification' ? msg.id : null).toMatch(/^\d+$/);
+      expect(msg.eventId).toMatch(/^\d+-\d+$/);
       break;
     }
   });
