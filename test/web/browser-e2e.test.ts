@@ -370,6 +370,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web app in Chromium', () => {
     await bob.waitForSelector('::-p-aria(Follow ada_web)');
     await bob.click('::-p-aria(Follow ada_web)');
     await bob.waitForSelector('::-p-aria(Requested to follow ada_web: withdraw the request)');
+    // Not followed any more: her posts are gone from the profile on screen.
+    await bob.waitForSelector('::-p-text(This account is private)');
+    expect(await bob.$(`.grid a[href="/p/${postId}"]`)).toBeNull();
     await shot(bob, '15-profile-requested');
     await ada.goto(`${origin}/requests`, { waitUntil: 'networkidle0' });
     await ada.waitForSelector('::-p-aria(Follow requests, 1 pending)');
@@ -378,6 +381,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web app in Chromium', () => {
     await ada.waitForSelector('::-p-text(No pending requests.)');
     await bob.reload({ waitUntil: 'networkidle0' });
     await bob.waitForSelector('::-p-aria(Following ada_web: unfollow)');
+    await bob.waitForSelector(`.grid a[href="/p/${postId}"]`);
 
     await measure(bob, postId);
   }

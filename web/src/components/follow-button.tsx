@@ -9,9 +9,12 @@ import type { UserSummary } from '../types.js';
 import { ErrorNote } from './common.js';
 
 export function FollowButton({ user }: { user: UserSummary }) {
-  const [follow, f] = useMutation(FOLLOW, { variables: { userId: user.id } });
-  const [unfollow, u] = useMutation(UNFOLLOW, { variables: { userId: user.id } });
-  const [unblock, b] = useMutation(UNBLOCK, { variables: { userId: user.id } });
+  // A follow changes what the viewer may see (a private account's posts and lists appear or
+  // go): the profile on screen is read again, not just its counts and state.
+  const options = { variables: { userId: user.id }, refetchQueries: ['Profile'] };
+  const [follow, f] = useMutation(FOLLOW, options);
+  const [unfollow, u] = useMutation(UNFOLLOW, options);
+  const [unblock, b] = useMutation(UNBLOCK, options);
   const busy = f.loading || u.loading || b.loading;
   if (!getSession()) return <Link to="/login">Log in to follow</Link>;
   if (user.isViewer) {
