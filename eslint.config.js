@@ -78,7 +78,14 @@ export default tseslint.config(
           acceptedIdTypes: ['ID'],
           exceptions: {
             suffixes: ['Connection', 'Edge', 'Payload'],
-            types: ['PageInfo', 'UploadTicket', 'UploadPart', 'MediaVariant', 'Hashtag'],
+            types: [
+              'PageInfo',
+              'UploadTicket',
+              'UploadPart',
+              'MediaVariant',
+              'Hashtag',
+              'LiveTicket',
+            ],
           },
         },
       ],
