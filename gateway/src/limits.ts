@@ -177,11 +177,10 @@ export function queryLimits(cfg: Config) {
       ignoreIntrospection: true,
     },
     maxAliases: { enabled: on(cfg.MAX_QUERY_ALIASES), n: cfg.MAX_QUERY_ALIASES },
-    costLimit: {
-      enabled: on(cfg.MAX_QUERY_COST),
-      maxCost: cfg.MAX_QUERY_COST,
-      ignoreIntrospection: true,
-    },
+    // Off here: armor's rule cannot see variables (`first: $n` counted as 1) and charged
+    // fragments an extra level; gateway/src/query-cost.ts checks MAX_QUERY_COST once the
+    // variables are known.
+    costLimit: { enabled: false },
     // Armor's token plugin throws from parsingDidStart, which Apollo answers with a 500;
     // graphql-js' own maxTokens (queryParseOptions) fails the parse instead: a 400.
     maxTokens: { enabled: false },

@@ -34,6 +34,7 @@ import {
   queryParseOptions,
   mutationBudgetsPlugin,
 } from './limits.js';
+import { queryCostPlugin } from './query-cost.js';
 import type { ProxyTimeouts } from './rest/proxy.js';
 import { registerRestRoutes } from './rest/routes.js';
 import { createLiveHub, type LiveHub } from './live/hub.js';
@@ -141,6 +142,8 @@ export async function startGateway(
     parseOptions: queryParseOptions(cfg),
     plugins: [
       ...(armor.plugins as never[]),
+      // The cost limit, with the variables' page sizes (gateway/src/query-cost.ts).
+      queryCostPlugin(cfg.MAX_QUERY_COST),
       fastifyApolloDrainPlugin(http),
       // No @cacheControl hints exist anywhere, so no Cache-Control header to compute.
       ApolloServerPluginCacheControlDisabled(),

@@ -1704,6 +1704,27 @@ describe('query limits (depth, aliases, cost, tokens) and malformed requests', (
       status: 400,
     },
     {
+      // Page sizes in variables count (graphql-armor's rule saw them as 1).
+      name: 'cost over the limit through variables',
+      run: () =>
+        gql(
+          `query($u: String!, $n: Int) { user(username: $u) { followers(first: $n) { nodes { followers(first: $n) { nodes { id username } } } } } }`,
+          { u: alice.username, n: 100 },
+        ),
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      status: 400,
+    },
+    {
+      name: 'cost over the limit through default page sizes',
+      run: () =>
+        gql(
+          `query($u: String!) { user(username: $u) { followers { nodes { followers { nodes { id username } } } } } }`,
+          { u: alice.username },
+        ),
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      status: 400,
+    },
+    {
       name: 'tokens over the limit',
       run: () => gql(`{ me { ${'id '.repeat(500)} } }`),
       code: 'GRAPHQL_PARSE_FAILED',
