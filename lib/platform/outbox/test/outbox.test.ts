@@ -154,6 +154,7 @@ describe('streams', () => {
       USERS: `${prefix}_USERS`,
       POSTS: `${prefix}_POSTS`,
       GRAPH: `${prefix}_GRAPH`,
+      ENGAGEMENT: `${prefix}_ENGAGEMENT`,
     });
     const info = await jsm.streams.info(names.POSTS);
     expect(info.config.subjects).toEqual([`${prefix}.post.>`]);
