@@ -117,7 +117,9 @@ const schema = z.object({
 
   MAX_QUERY_DEPTH: int(12),
   MAX_QUERY_ALIASES: int(30),
-  MAX_QUERY_COST: int(5000),
+  // Counted with real page sizes (gateway/src/query-cost.ts): a 20-post feed page with authors,
+  // avatars, media, counts and two comments each costs ~6,200; 100 x 100 nested lists ~245,000.
+  MAX_QUERY_COST: int(20_000),
   MAX_QUERY_TOKENS: int(2000),
 
   /** Authors with at least this many followers are not fanned out; readers pull their posts. */

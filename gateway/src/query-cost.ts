@@ -22,12 +22,16 @@ import {
   type ValueNode,
 } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
+import { MAX_PAGE_SIZE } from '../../lib/contracts/pagination.js';
 
 const OBJECT_COST = 2;
 const SCALAR_COST = 1;
 const DEPTH_FACTOR = 1.5;
-/** A page size the cost counts when a variable holds something that is not a number. */
-const UNKNOWN_PAGE = 100;
+/**
+ * The largest page any connection serves: a larger `first` is the resolver's BAD_USER_INPUT,
+ * so it counts as this much here; so does a variable that is not a number.
+ */
+const MAX_PAGE = MAX_PAGE_SIZE;
 
 interface Walk {
   schema: GraphQLSchema;
@@ -56,8 +60,8 @@ function pageSize(
       value = field?.args.find((a) => a.name === name)?.defaultValue;
     }
     if (value === undefined || value === null) continue;
-    const n = typeof value === 'number' && Number.isFinite(value) ? value : UNKNOWN_PAGE;
-    size = Math.max(size, Math.max(1, Math.floor(n)));
+    const n = typeof value === 'number' && Number.isFinite(value) ? value : MAX_PAGE;
+    size = Math.max(size, Math.min(MAX_PAGE, Math.max(1, Math.floor(n))));
   }
   return size;
 }

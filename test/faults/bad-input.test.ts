@@ -40,7 +40,6 @@ beforeAll(async () => {
     env: {
       MAX_QUERY_DEPTH: '7',
       MAX_QUERY_ALIASES: '4',
-      MAX_QUERY_COST: '1000',
       MAX_QUERY_TOKENS: '400',
       MEDIA_MAX_IMAGE_BYTES: String(MAX_IMAGE),
       MEDIA_MAX_VIDEO_BYTES: String(MAX_IMAGE),
@@ -1718,7 +1717,7 @@ describe('query limits (depth, aliases, cost, tokens) and malformed requests', (
       name: 'cost over the limit through default page sizes',
       run: () =>
         gql(
-          `query($u: String!) { user(username: $u) { followers { nodes { followers { nodes { id username } } } } } }`,
+          `query($u: String!) { user(username: $u) { followers { nodes { followers { nodes { id username displayName bio avatar { url } } } } } } }`,
           { u: alice.username },
         ),
       code: 'GRAPHQL_VALIDATION_FAILED',
