@@ -286,3 +286,20 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
     handled: () => handled,
   };
 }
+
+/**
+ * The shutdown steps of a service that runs consumers, in order: stop the consumers (their
+ * in-flight events finish), drain NATS, then let go of Redis and Postgres.
+ */
+export function consumerServiceCleanups(
+  deps: { redis: { disconnect(): void }; pool: { end(): Promise<void> } },
+  nc: NatsConnection,
+  consumers: readonly RunningConsumer[],
+): (() => unknown)[] {
+  return [
+    ...consumers.map((c) => () => c.stop()),
+    () => nc.drain(),
+    () => deps.redis.disconnect(),
+    () => deps.pool.end(),
+  ];
+}

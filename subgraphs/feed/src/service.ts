@@ -11,10 +11,10 @@ import {
   type RunningService,
 } from '../../../lib/platform/http/server.js';
 import { mountSubgraph } from '../../../lib/platform/http/subgraph.js';
-import { connectNats, ensureStreams, type NatsConnection } from '../../../lib/platform/nats.js';
+import { connectNats, ensureStreams } from '../../../lib/platform/nats.js';
 import { baseOf } from '../../../lib/clients/internal-http.js';
 import { createGraphClient } from '../../../lib/clients/graph-client.js';
-import type { RunningConsumer } from '../../../lib/platform/consumer.js';
+import { consumerServiceCleanups } from '../../../lib/platform/consumer.js';
 import type { AppContext, RequestContext } from './context.js';
 import { startMaterializer } from './materializer.js';
 import { resolvers } from './resolvers.js';
@@ -62,19 +62,6 @@ async function feedShell(app: AppContext, name: string, withInternalRoutes: bool
   return { nc, http };
 }
 
-function cleanups(
-  app: AppContext,
-  nc: NatsConnection,
-  consumers: RunningConsumer[],
-): (() => unknown)[] {
-  return [
-    ...consumers.map((c) => () => c.stop()),
-    () => nc.drain(),
-    () => app.redis.disconnect(),
-    () => app.pool.end(),
-  ];
-}
-
 /**
  * The materializer alone (plus /health and /ready), for running it on replicas of its own:
  * `node dist/scripts/start.js feed-worker`. Port FEED_PORT + 100 unless given.
@@ -89,7 +76,7 @@ export async function startFeedWorker(
   return listenService(
     http,
     { host: cfg.HOST, port, logger: app.logger, message: 'feed worker running', path: '' },
-    cleanups(app, nc, consumers),
+    consumerServiceCleanups(app, nc, consumers),
   );
 }
 
@@ -114,6 +101,6 @@ export async function startFeedService(cfg: Config, port = cfg.FEED_PORT): Promi
       message: 'feed subgraph listening',
       fields: { materializer: app.settings.FEED_MATERIALIZER },
     },
-    cleanups(app, nc, consumers),
+    consumerServiceCleanups(app, nc, consumers),
   );
 }

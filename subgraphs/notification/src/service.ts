@@ -11,11 +11,11 @@ import {
   type RunningService,
 } from '../../../lib/platform/http/server.js';
 import { mountSubgraph } from '../../../lib/platform/http/subgraph.js';
-import { connectNats, ensureStreams, type NatsConnection } from '../../../lib/platform/nats.js';
+import { connectNats, ensureStreams } from '../../../lib/platform/nats.js';
 import { baseOf } from '../../../lib/clients/internal-http.js';
 import { createGraphClient } from '../../../lib/clients/graph-client.js';
 import { createUserClient } from '../../../lib/clients/user-client.js';
-import type { RunningConsumer } from '../../../lib/platform/consumer.js';
+import { consumerServiceCleanups } from '../../../lib/platform/consumer.js';
 import type { AppContext, RequestContext } from './context.js';
 import { startConsumers } from './consumers.js';
 import { resolvers } from './resolvers.js';
@@ -53,19 +53,6 @@ async function shell(app: AppContext, name: string) {
   return { nc, http };
 }
 
-function cleanups(
-  app: AppContext,
-  nc: NatsConnection,
-  consumers: RunningConsumer[],
-): (() => unknown)[] {
-  return [
-    ...consumers.map((c) => () => c.stop()),
-    () => nc.drain(),
-    () => app.redis.disconnect(),
-    () => app.pool.end(),
-  ];
-}
-
 /**
  * The consumers alone (plus /health and /ready), for running them on replicas of their own:
  * `node dist/scripts/start.js notification-worker`. Port NOTIFICATION_PORT + 100 unless given.
@@ -86,7 +73,7 @@ export async function startNotificationWorker(
       message: 'notification worker running',
       path: '',
     },
-    cleanups(app, nc, consumers),
+    consumerServiceCleanups(app, nc, consumers),
   );
 }
 
@@ -114,6 +101,6 @@ export async function startNotificationService(
       message: 'notification subgraph listening',
       fields: { consumers: app.settings.NOTIFICATION_CONSUMERS },
     },
-    cleanups(app, nc, consumers),
+    consumerServiceCleanups(app, nc, consumers),
   );
 }
